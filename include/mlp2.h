@@ -1,0 +1,412 @@
+/*
+ * mlp2.h - a two-layer neural network (sigmoid hidden layer, linear output,
+ * mean-squared-error loss) trained and run through BLAS.
+ *
+ * The network, for a mini-batch X of m rows:
+ *
+ *     Z1 = X W1 + b1        X: m x n_in, W1: n_in x n_hidden, b1: n_hidden
+ *     A1 = sigmoid(Z1)      A1: m x n_hidden
+ *     A2 = A1 W2 + b2       W2: n_hidden x n_out, b2: n_out, A2: m x n_out
+ *     L  = 1/(2m) * sum_ij (A2 - Y)_ij^2
+ *
+ * and its gradients:
+ *
+ *     delta2 = (A2 - Y) / m                    gW2 = A1^T delta2   gb2 = colsum(delta2)
+ *     delta1 = (delta2 W2^T) .* A1 .* (1 - A1) gW1 = X^T delta1    gb1 = colsum(delta1)
+ *
+ * Conventions used by every function below:
+ *   - All matrices are dense, row-major, with no padding between rows.
+ *   - All parameters form one flat vector "theta" in the order
+ *     W1 (row-major), b1, W2 (row-major), b2.  Gradients use the same layout.
+ *   - Every function returns a status.  The library never prints, never exits
+ *     and never aborts.  On any failure the model is left exactly as it was.
+ *   - Input arrays are checked for NaN and Inf before anything is written; a
+ *     non-finite input gives MLP2_ENONFINITE and no output is touched.
+ *   - Caller-owned arrays must not overlap each other.
+ *   - Thread safety: functions that take a `const mlp2 *` never write to the
+ *     model, so any number of threads may use one model at once as long as
+ *     each thread has its own workspace (or passes NULL).  A workspace, an
+ *     optimizer and a non-const model belong to one thread at a time.
+ *     mlp2_set_allocator() and mlp2_set_blas_threads() change process-wide
+ *     settings and must not race with any other call.
+ */
+#ifndef MLP2_H
+#define MLP2_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MLP2_BUILDING) && defined(__GNUC__)
+#define MLP2_API __attribute__((visibility("default")))
+#else
+#define MLP2_API
+#endif
+
+#define MLP2_VERSION_MAJOR 0
+#define MLP2_VERSION_MINOR 1
+#define MLP2_VERSION_PATCH 0
+#define MLP2_VERSION_STRING "0.1.0"
+/** MLP2_VERSION_NUMBER = major*10000 + minor*100 + patch. */
+#define MLP2_VERSION_NUMBER \
+    (MLP2_VERSION_MAJOR * 10000 + MLP2_VERSION_MINOR * 100 + MLP2_VERSION_PATCH)
+
+/** The library's version string at run time, e.g. "0.1.0".  Static, never NULL. */
+MLP2_API const char *mlp2_version(void);
+/** The library's MLP2_VERSION_NUMBER at run time. */
+MLP2_API int mlp2_version_number(void);
+
+/* ------------------------------------------------------------------------- */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------- */
+
+typedef enum mlp2_status {
+    MLP2_OK = 0,      /* success */
+    MLP2_EINVAL,      /* invalid argument: NULL pointer, zero size, bad option, mismatched shapes */
+    MLP2_ENOMEM,      /* an allocation failed */
+    MLP2_ERANGE,      /* a size (or a product of sizes) overflows size_t or the BLAS int range */
+    MLP2_ENONFINITE,  /* NaN or Inf in an input, or a loss/gradient/update that is not finite */
+    MLP2_EIO,         /* a file could not be opened, read, written, synced or renamed */
+    MLP2_EFORMAT      /* a model file is malformed: magic, version, sizes, length or checksum */
+} mlp2_status;
+
+/** A static, human-readable description of s.  Never NULL, also for unknown codes. */
+MLP2_API const char *mlp2_strerror(mlp2_status s);
+
+/* ------------------------------------------------------------------------- */
+/* Allocation                                                                */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Replace the allocator used for every allocation the library makes.
+ * @param[in] alloc_fn  returns a block of at least `size` bytes aligned for
+ *                      double, or NULL on failure (size is never 0)
+ * @param[in] free_fn   releases a block from alloc_fn; never called with NULL
+ * @param[in] ud        passed through to both
+ * Passing NULL for both functions restores malloc/free.
+ * @returns MLP2_OK, or MLP2_EINVAL when exactly one function is NULL.
+ * Process-wide: call it before any other mlp2 function (or when no mlp2
+ * object is alive), never concurrently with other calls.  Objects must be
+ * freed with the allocator that made them.
+ */
+typedef void *(*mlp2_alloc_fn)(void *ud, size_t size);
+typedef void (*mlp2_free_fn)(void *ud, void *ptr);
+MLP2_API mlp2_status mlp2_set_allocator(mlp2_alloc_fn alloc_fn, mlp2_free_fn free_fn, void *ud);
+
+/* ------------------------------------------------------------------------- */
+/* The model                                                                 */
+/* ------------------------------------------------------------------------- */
+
+typedef struct mlp2 mlp2;                     /* opaque: sizes + parameters */
+typedef struct mlp2_workspace mlp2_workspace; /* opaque: scratch for batches up to max_batch rows */
+
+/**
+ * Create a network with n_in inputs, n_hidden sigmoid units and n_out linear
+ * outputs.
+ * Initialisation (bit-identical on every IEEE-754 platform for a given seed):
+ *   W1 ~ U(-a1, a1), a1 = sqrt(6 / (n_in + n_hidden))      (Glorot/Xavier uniform)
+ *   W2 ~ U(-a2, a2), a2 = sqrt(6 / (n_hidden + n_out))
+ *   b1 = 0, b2 = 0
+ * The uniforms come from the library's own xoshiro256** generator seeded
+ * through splitmix64 with `seed`, drawn in theta order (W1 row by row, then W2).
+ * @param[out] out  receives the new model; untouched on failure
+ * @returns MLP2_OK; MLP2_EINVAL for out == NULL or a zero size; MLP2_ERANGE
+ *          when a size exceeds INT_MAX or the parameter count overflows;
+ *          MLP2_ENOMEM.
+ */
+MLP2_API mlp2_status mlp2_create(mlp2 **out, size_t n_in, size_t n_hidden, size_t n_out, uint64_t seed);
+/** Free a model and everything attached to it.  NULL: no-op. */
+MLP2_API void mlp2_free(mlp2 *net);
+/**
+ * A deep copy of src (parameters and attached sections).
+ * @returns MLP2_OK, MLP2_EINVAL (NULL argument), MLP2_ENOMEM.
+ */
+MLP2_API mlp2_status mlp2_clone(mlp2 **out, const mlp2 *src);
+
+/** Sizes.  A NULL model gives 0. */
+MLP2_API size_t mlp2_n_in(const mlp2 *net);
+MLP2_API size_t mlp2_n_hidden(const mlp2 *net);
+MLP2_API size_t mlp2_n_out(const mlp2 *net);
+/** n_in*n_hidden + n_hidden + n_hidden*n_out + n_out (0 for NULL). */
+MLP2_API size_t mlp2_n_params(const mlp2 *net);
+
+/**
+ * Copy all parameters out, in the theta layout.
+ * @param[out] theta  n_params doubles
+ * @returns MLP2_OK, MLP2_EINVAL (NULL argument).
+ */
+MLP2_API mlp2_status mlp2_get_params(const mlp2 *net, double *theta);
+/**
+ * Replace all parameters.
+ * @param[in] theta  n_params doubles in the theta layout
+ * @returns MLP2_OK, MLP2_EINVAL (NULL argument), MLP2_ENONFINITE (any NaN or
+ *          Inf; the model is unchanged).
+ */
+MLP2_API mlp2_status mlp2_set_params(mlp2 *net, const double *theta);
+
+/* ------------------------------------------------------------------------- */
+/* Workspace                                                                 */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Scratch space for batches of up to max_batch rows of net's shape.  Made
+ * once, reused by every call: no function allocates when given a workspace.
+ * Holds about max_batch*(2*n_hidden + n_out + 1) + n_params doubles.
+ * A workspace fits any model with the same (n_in, n_hidden, n_out).
+ * @returns MLP2_OK; MLP2_EINVAL (NULL, max_batch == 0); MLP2_ERANGE (max_batch
+ *          above INT_MAX or a buffer size overflows); MLP2_ENOMEM.
+ */
+MLP2_API mlp2_status mlp2_workspace_create(mlp2_workspace **out, const mlp2 *net, size_t max_batch);
+/** NULL: no-op. */
+MLP2_API void mlp2_workspace_free(mlp2_workspace *ws);
+/** The max_batch a workspace was made for (0 for NULL). */
+MLP2_API size_t mlp2_workspace_max_batch(const mlp2_workspace *ws);
+
+/* ------------------------------------------------------------------------- */
+/* Forward and backward                                                      */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * A2 = sigmoid(X W1 + b1) W2 + b2.
+ * @param[in]     net  the model (not written)
+ * @param[in,out] ws   workspace of net's shape, or NULL: a temporary one of
+ *                     min(m, 1024) rows is made and freed inside the call
+ * @param[in]     m    number of rows, > 0.  When m > max_batch the rows are
+ *                     worked through in chunks of max_batch; the result equals
+ *                     one pass up to rounding.
+ * @param[in]     X    m x n_in, row-major, finite
+ * @param[out]    Y    m x n_out, row-major
+ * @returns MLP2_OK; MLP2_EINVAL (NULL, m == 0, workspace of another shape);
+ *          MLP2_ENONFINITE (non-finite X: Y untouched; or an output that
+ *          overflows: Y unspecified); MLP2_ENOMEM (ws == NULL only).
+ * Thread-safe on a shared model with one workspace per thread.
+ */
+MLP2_API mlp2_status mlp2_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *Y);
+
+/**
+ * loss = 1/(2m) ||A2 - Y||_F^2 and, when grad != NULL, its gradient with
+ * respect to theta.
+ * @param[in]  X     m x n_in, row-major, finite
+ * @param[in]  Y     m x n_out targets, row-major, finite
+ * @param[out] loss  may be NULL when grad is not
+ * @param[out] grad  n_params doubles in the theta layout, or NULL
+ * ws, m and chunking as for mlp2_predict.  Chunks accumulate into one
+ * gradient, equal to one pass up to rounding.
+ * @returns MLP2_OK; MLP2_EINVAL (NULL X/Y/net, loss and grad both NULL, m == 0,
+ *          workspace of another shape); MLP2_ENONFINITE (non-finite X or Y:
+ *          outputs untouched; a loss or gradient that overflows: outputs
+ *          unspecified); MLP2_ENOMEM (ws == NULL only).
+ * Thread-safe on a shared model with one workspace per thread.
+ */
+MLP2_API mlp2_status mlp2_loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                    const double *Y, double *loss, double *grad);
+
+/**
+ * One plain gradient-descent step, theta -= lr * grad(theta).
+ * @param[in]  lr    finite and > 0
+ * @param[out] loss  if non-NULL, the loss before the step
+ * The gradient lives in the workspace: no allocation when ws != NULL.
+ * @returns as mlp2_loss_grad, plus MLP2_EINVAL for lr <= 0 and
+ *          MLP2_ENONFINITE for a non-finite lr or an update that would make a
+ *          parameter non-finite.  On any failure the model is unchanged.
+ */
+MLP2_API mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, const double *Y,
+                                   double lr, double *loss);
+
+/* ------------------------------------------------------------------------- */
+/* Optimizers (the update rules of torch.optim, exactly)                    */
+/* ------------------------------------------------------------------------- */
+
+typedef struct mlp2_optim mlp2_optim;
+typedef enum { MLP2_OPTIM_SGD, MLP2_OPTIM_MOMENTUM, MLP2_OPTIM_ADAM } mlp2_optim_kind;
+/**
+ * With g = grad + weight_decay * theta (weight decay on every parameter):
+ *   SGD:      theta -= lr * g
+ *   MOMENTUM: v = g on the first step, then v = momentum * v + g;  theta -= lr * v
+ *             (torch.optim.SGD, dampening 0, not Nesterov)
+ *   ADAM:     m = beta1 m + (1-beta1) g;  v = beta2 v + (1-beta2) g^2;
+ *             theta -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)
+ *             (torch.optim.Adam, amsgrad off)
+ * Valid values: lr > 0; weight_decay >= 0; MOMENTUM: 0 <= momentum < 1;
+ * ADAM: 0 <= beta1 < 1, 0 <= beta2 < 1, eps > 0.  All finite.  Fields a kind
+ * does not use are ignored.
+ */
+typedef struct mlp2_optim_config {
+    mlp2_optim_kind kind;
+    double lr, momentum, beta1, beta2, eps, weight_decay;
+} mlp2_optim_config;
+
+/**
+ * Sensible defaults for a kind: SGD lr 0.01; MOMENTUM lr 0.01, momentum 0.9;
+ * ADAM lr 0.001, beta1 0.9, beta2 0.999, eps 1e-8; weight_decay 0.
+ * An unknown kind gives the SGD defaults with that kind (rejected by create).
+ */
+MLP2_API mlp2_optim_config mlp2_optim_defaults(mlp2_optim_kind kind);
+/**
+ * An optimizer for models of net's shape; its state (velocity, moments, step
+ * count) starts empty.
+ * @returns MLP2_OK; MLP2_EINVAL (NULL, unknown kind, a value outside its valid
+ *          range or non-finite); MLP2_ENOMEM.
+ */
+MLP2_API mlp2_status mlp2_optim_create(mlp2_optim **out, const mlp2 *net, const mlp2_optim_config *cfg);
+/**
+ * Apply one update to net with the gradient grad (n_params doubles, theta
+ * layout).  No allocation.
+ * @returns MLP2_OK; MLP2_EINVAL (NULL, net of another shape); MLP2_ENONFINITE
+ *          (non-finite grad, or an update that would make a parameter or the
+ *          optimizer state non-finite): net and optimizer state unchanged.
+ */
+MLP2_API mlp2_status mlp2_optim_step(mlp2_optim *opt, mlp2 *net, const double *grad);
+/** Change the learning rate (for schedules).  MLP2_EINVAL unless lr is finite and > 0. */
+MLP2_API mlp2_status mlp2_optim_set_lr(mlp2_optim *opt, double lr);
+/** Forget all state: the next step is step 1 again.  NULL: no-op. */
+MLP2_API void mlp2_optim_reset(mlp2_optim *opt);
+/** Steps taken since create or reset (0 for NULL). */
+MLP2_API uint64_t mlp2_optim_steps(const mlp2_optim *opt);
+/** NULL: no-op. */
+MLP2_API void mlp2_optim_free(mlp2_optim *opt);
+
+/* ------------------------------------------------------------------------- */
+/* Training loop                                                             */
+/* ------------------------------------------------------------------------- */
+
+typedef enum mlp2_stop_reason {
+    MLP2_STOP_EPOCHS = 0,  /* ran all the epochs asked for */
+    MLP2_STOP_EARLY,       /* validation (or train) loss did not improve for `patience` epochs */
+    MLP2_STOP_CALLBACK,    /* the epoch callback returned non-zero */
+    MLP2_STOP_CANCELLED,   /* *cancel became non-zero (checked after every batch) */
+    MLP2_STOP_NONFINITE    /* a loss or update was not finite: training returned MLP2_ENONFINITE */
+} mlp2_stop_reason;
+
+/**
+ * Called after every epoch (1-based).  val_loss is NaN when there is no
+ * validation set.  Return non-zero to stop training.
+ */
+typedef int (*mlp2_epoch_fn)(void *user, size_t epoch, double train_loss, double val_loss);
+
+typedef struct mlp2_train_config {
+    size_t epochs;          /* > 0 */
+    size_t batch_size;      /* > 0; the last partial batch of an epoch is used too */
+    int shuffle;            /* non-zero: a new permutation of the rows every epoch */
+    uint64_t seed;          /* seed of the shuffling generator */
+    mlp2_optim_config optim;
+    size_t lr_step;         /* step decay: every lr_step epochs lr *= lr_gamma; 0 = constant lr */
+    double lr_gamma;        /* in (0, 1] when lr_step > 0 */
+    size_t patience;        /* early stopping after `patience` epochs without improvement; 0 = off */
+    double min_delta;       /* an improvement must lower the monitored loss by more than this (>= 0) */
+    mlp2_epoch_fn on_epoch; /* may be NULL */
+    void *user;             /* passed to on_epoch */
+    const volatile sig_atomic_t *cancel; /* may be NULL; non-zero stops after the current batch */
+} mlp2_train_config;
+
+typedef struct mlp2_train_report {
+    size_t epochs_run;        /* epochs completed */
+    size_t best_epoch;        /* epoch whose parameters the model holds at the end (0: the initial ones) */
+    double best_loss;         /* the monitored loss at best_epoch */
+    double final_train_loss;  /* mean training loss of the last completed epoch (NaN if none) */
+    double final_val_loss;    /* validation loss after the last completed epoch (NaN if none) */
+    mlp2_stop_reason reason;
+} mlp2_train_report;
+
+/**
+ * Defaults: 100 epochs, batch 32, shuffle on, seed 0, Adam defaults,
+ * no schedule (lr_step 0, lr_gamma 1), no early stopping, no callback.
+ */
+MLP2_API mlp2_train_config mlp2_train_defaults(void);
+
+/**
+ * Mini-batch training of net on (X, Y), with an optional validation set.
+ * @param[in]  X, Y       m x n_in and m x n_out, row-major, finite; m > 0
+ * @param[in]  Xv, Yv     m_val rows for validation, or NULL with m_val == 0
+ * @param[out] report     may be NULL
+ * Every epoch: the rows are visited in a fresh seeded permutation (or in
+ * order), in batches of batch_size (the last one may be shorter); each batch
+ * takes one optimizer step on its mean loss.  The epoch's train loss is the
+ * mean of the batch losses (each measured before its step) weighted by batch
+ * rows.  The monitored loss is the validation loss when there is a
+ * validation set, otherwise the epoch's train loss.  When patience > 0 the
+ * parameters of the best monitored epoch are restored at the end, whatever
+ * ended training.  Same inputs and seed: bit-identical result.
+ * All memory is allocated once at the start.
+ * @returns MLP2_OK (also after early, callback or cancel stops; see
+ *          report->reason); MLP2_EINVAL (NULL, zero sizes, invalid config);
+ *          MLP2_ENONFINITE (non-finite data: nothing changes; a loss or
+ *          update that is not finite mid-training: the model keeps the last
+ *          finite parameters, or the best ones when patience > 0);
+ *          MLP2_ENOMEM (model unchanged).
+ */
+MLP2_API mlp2_status mlp2_train(mlp2 *net, const mlp2_train_config *cfg, size_t m, const double *X,
+                                const double *Y, size_t m_val, const double *Xv, const double *Yv,
+                                mlp2_train_report *report);
+
+/* ------------------------------------------------------------------------- */
+/* Model file                                                                */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Named sections: application data kept with the model and saved in its file
+ * (for example the command-line tool's data scaling).
+ * @param[in] name  a NUL-terminated name of 1..255 bytes
+ * @param[in] data  len bytes (copied); may be NULL when len == 0
+ * Setting an existing name replaces its data.
+ * @returns MLP2_OK, MLP2_EINVAL, MLP2_ERANGE (len > 2^32 - 1), MLP2_ENOMEM
+ *          (the model keeps its old sections).
+ */
+MLP2_API mlp2_status mlp2_section_set(mlp2 *net, const char *name, const void *data, size_t len);
+/**
+ * Look up a section.  *data points into the model and stays valid until the
+ * section is changed or the model freed.
+ * @returns MLP2_OK, MLP2_EINVAL (NULL argument or no such section).
+ */
+MLP2_API mlp2_status mlp2_section_get(const mlp2 *net, const char *name, const void **data, size_t *len);
+/** Remove a section.  MLP2_OK, or MLP2_EINVAL when it does not exist. */
+MLP2_API mlp2_status mlp2_section_remove(mlp2 *net, const char *name);
+/** Number of sections, and the name of section i (NULL when out of range). */
+MLP2_API size_t mlp2_section_count(const mlp2 *net);
+MLP2_API const char *mlp2_section_name(const mlp2 *net, size_t i);
+
+/** The model file format version this library writes (see docs/FORMAT.md). */
+#define MLP2_FORMAT_VERSION 1
+
+/**
+ * Save net (sizes, parameters, sections) to path, atomically: the data goes
+ * to a temporary file in the same folder, is flushed and fsync'ed, then
+ * renamed over path.
+ * @returns MLP2_OK; MLP2_EINVAL (NULL); MLP2_EIO (any failure to create,
+ *          write, sync or rename: an existing file at path is left as it
+ *          was, and no temporary file is left behind); MLP2_ENOMEM.
+ */
+MLP2_API mlp2_status mlp2_save(const mlp2 *net, const char *path);
+/**
+ * Load a model saved by mlp2_save.  The file is never trusted: sizes are
+ * checked against its real length before anything is allocated.
+ * @returns MLP2_OK; MLP2_EINVAL (NULL); MLP2_EIO (cannot open or read);
+ *          MLP2_EFORMAT (wrong magic, unknown version, overflowing or
+ *          inconsistent sizes, truncation, trailing bytes, checksum
+ *          mismatch); MLP2_ENONFINITE (a non-finite parameter);
+ *          MLP2_ENOMEM.  *out is untouched on failure.
+ */
+MLP2_API mlp2_status mlp2_load(mlp2 **out, const char *path);
+/** The same, from a memory buffer of len bytes. */
+MLP2_API mlp2_status mlp2_load_buffer(mlp2 **out, const void *buf, size_t len);
+
+/* ------------------------------------------------------------------------- */
+/* BLAS                                                                      */
+/* ------------------------------------------------------------------------- */
+
+/** Set the number of threads OpenBLAS uses (process-wide).  MLP2_EINVAL for n < 1. */
+MLP2_API mlp2_status mlp2_set_blas_threads(int n);
+/** The number of threads OpenBLAS uses. */
+MLP2_API int mlp2_blas_threads(void);
+/** OpenBLAS's configuration string and chosen core type.  Static, never NULL. */
+MLP2_API const char *mlp2_blas_config(void);
+MLP2_API const char *mlp2_blas_core(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MLP2_H */

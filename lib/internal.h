@@ -1,0 +1,121 @@
+/*
+ * internal.h - shared by the files of lib/ (and white-box tests); nothing
+ * else includes it.
+ */
+#ifndef MLP2_INTERNAL_H
+#define MLP2_INTERNAL_H
+
+#include "mlp2.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- status.c: every error goes through here (one breakpoint catches all) */
+mlp2_status mlp2__fail(mlp2_status s);
+#define MLP2_FAIL(s) mlp2__fail(s)
+
+/* ---- alloc.c: the library's only allocation path ------------------------ */
+void *mlp2__alloc(size_t size);              /* NULL on failure or size 0 */
+void *mlp2__alloc_array(size_t n, size_t sz); /* NULL on overflow/failure */
+void mlp2__free(void *p);                    /* NULL: no-op */
+/* a*b without overflow; false when it would overflow */
+static inline bool mlp2__mul(size_t a, size_t b, size_t *r)
+{
+    if (b != 0 && a > SIZE_MAX / b)
+        return false;
+    *r = a * b;
+    return true;
+}
+static inline bool mlp2__add(size_t a, size_t b, size_t *r)
+{
+    if (a > SIZE_MAX - b)
+        return false;
+    *r = a + b;
+    return true;
+}
+
+/* ---- rng.c: xoshiro256** seeded through splitmix64 --------------------- */
+typedef struct mlp2_rng {
+    uint64_t s[4];
+} mlp2_rng;
+void mlp2__rng_seed(mlp2_rng *r, uint64_t seed);
+uint64_t mlp2__rng_next(mlp2_rng *r);
+double mlp2__rng_uniform(mlp2_rng *r);              /* [0, 1), 53 random bits */
+uint64_t mlp2__rng_below(mlp2_rng *r, uint64_t n);  /* [0, n), unbiased; n > 0 */
+
+/* ---- model.c ------------------------------------------------------------ */
+typedef struct mlp2_section {
+    char *name;
+    unsigned char *data;
+    size_t len;
+} mlp2_section;
+
+struct mlp2 {
+    size_t n_in, n_hidden, n_out, n_params;
+    double *theta; /* n_params: W1 (n_in x n_hidden), b1, W2 (n_hidden x n_out), b2 */
+    mlp2_section *sections;
+    size_t n_sections;
+};
+
+/* Views into theta (or a gradient in the same layout). */
+static inline size_t mlp2__off_b1(const mlp2 *n) { return n->n_in * n->n_hidden; }
+static inline size_t mlp2__off_W2(const mlp2 *n) { return mlp2__off_b1(n) + n->n_hidden; }
+static inline size_t mlp2__off_b2(const mlp2 *n) { return mlp2__off_W2(n) + n->n_hidden * n->n_out; }
+
+/* Validate sizes and compute n_params; MLP2_EINVAL / MLP2_ERANGE. */
+mlp2_status mlp2__check_shape(size_t n_in, size_t n_hidden, size_t n_out, size_t *n_params);
+/* A model with uninitialised parameters and no sections. */
+mlp2_status mlp2__alloc_model(mlp2 **out, size_t n_in, size_t n_hidden, size_t n_out);
+
+/* ---- workspace.c -------------------------------------------------------- */
+struct mlp2_workspace {
+    size_t n_in, n_hidden, n_out, n_params, max_batch;
+    double *A1;   /* max_batch x n_hidden: Z1, then A1 = sigmoid(Z1) in place */
+    double *A2;   /* max_batch x n_out:    Z2/A2, then delta2 in place */
+    double *D1;   /* max_batch x n_hidden: delta2 W2^T, then delta1 in place */
+    double *ones; /* max_batch ones: column sums as gemv */
+    double *grad; /* n_params: gradient for mlp2_sgd_step */
+};
+/* MLP2_OK when ws was made for net's shape, else MLP2_EINVAL. */
+mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net);
+
+/* ---- blas.c: the one BLAS seam ------------------------------------------ */
+/* C = alpha op(A) op(B) + beta C, all row-major; C is M x N, K inner.
+ * beta == 0 overwrites C (it may hold garbage).  Sizes must fit in int
+ * (checked at workspace creation; asserted here). */
+void mlp2__gemm(bool transA, bool transB, size_t M, size_t N, size_t K, double alpha,
+                const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
+                size_t ldc);
+/* y = alpha A^T x + beta y, A row-major M x N, x length M, y length N. */
+void mlp2__gemv_t(size_t M, size_t N, double alpha, const double *A, size_t lda, const double *x,
+                  double beta, double *y);
+/* y += alpha x */
+void mlp2__axpy(size_t n, double alpha, const double *x, double *y);
+bool mlp2__fits_int(size_t n);
+
+/* ---- kernels.c: vectorised element-wise passes -------------------------- */
+/* true when every x[i] is finite */
+bool mlp2__all_finite(size_t n, const double *x);
+/* A[i][j] = sigmoid(A[i][j] + b[j]), in place; A is rows x cols */
+void mlp2__bias_sigmoid(size_t rows, size_t cols, double *A, const double *b);
+/* A[i][j] += b[j] */
+void mlp2__bias_add(size_t rows, size_t cols, double *A, const double *b);
+/* With a = Z2 + b2 and r = a - Y: D2 = r * inv_m in place over Z2;
+ * returns sum r^2 */
+double mlp2__residual_delta2(size_t rows, size_t cols, double *Z2, const double *b,
+                             const double *Y, double inv_m);
+/* D1 = D1 .* A1 .* (1 - A1), in place */
+void mlp2__delta1(size_t n, double *D1, const double *A1);
+/* true when every theta[i] - lr*g[i] is finite */
+bool mlp2__step_finite(size_t n, const double *theta, double lr, const double *g);
+
+/* ---- pass.c: forward and backward on one chunk -------------------------- */
+/* A1, A2 of ws for `rows` rows of X (rows <= max_batch); A2 includes b2. */
+void mlp2__forward(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X, double *A2);
+/* Loss and gradient over all m rows, chunked by ws->max_batch.
+ * grad may be NULL.  Returns MLP2_OK or MLP2_ENONFINITE. */
+mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                            const double *Y, double *loss, double *grad);
+
+#endif

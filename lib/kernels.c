@@ -1,0 +1,195 @@
+/* kernels.c - the element-wise passes, written so the compiler vectorises
+ * them: contiguous memory, restrict, no branches in the loop bodies.
+ *
+ * The hot kernels are built for several instruction sets (AVX-512, AVX2 and
+ * the x86-64 baseline) and the best one is picked at load time.  The
+ * element-wise results are the same bits in every clone (the same IEEE
+ * operations in the same order; no FMA contraction under -std=c11); only the
+ * order of the loss sum follows the vector width. */
+#include "internal.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MLP2_NO_CLONES)
+#define MLP2_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MLP2_CLONES
+#endif
+
+#define EXP_MASK 0x7ff0000000000000u
+#define EXP_ONE 0x0010000000000000u
+
+static inline uint64_t bits_of(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline double double_of(uint64_t u)
+{
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* bit 63 of the result is set iff x is NaN or Inf: an all-ones exponent
+ * carries out of the exponent field */
+static inline uint64_t nonfinite_bit(double x)
+{
+    return (bits_of(x) & EXP_MASK) + EXP_ONE;
+}
+
+/* exp(x) for x in [-708, 708] (clamped), branch-free so that it vectorises.
+ * Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then the degree-13
+ * Taylor polynomial (truncation error < 1e-17 relative) and a scale by 2^n
+ * built in the exponent bits.  Error: about 1 ulp. */
+static inline double exp_vec(double x)
+{
+    const double shifter = 0x1.8p52; /* adding it rounds to an integer held in the low bits */
+    const double log2e = 0x1.71547652b82fep0;
+    const double ln2_hi = 0x1.62e42fefa3800p-1; /* trailing zeros: n*ln2_hi is exact */
+    const double ln2_lo = 0x1.ef35793c76730p-45;
+    x = x < -708.0 ? -708.0 : x;
+    x = x > 708.0 ? 708.0 : x;
+    const double t = x * log2e + shifter;
+    const double n = t - shifter;
+    double r = x - n * ln2_hi;
+    r = r - n * ln2_lo;
+    double p = 1.0 / 6227020800.0; /* 1/13! */
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    /* 2^n: the low bits of t hold n; shift it into the exponent field */
+    const double scale = double_of((bits_of(t) + 1023u) << 52);
+    return p * scale;
+}
+
+static inline double sigmoid(double z)
+{
+    return 1.0 / (1.0 + exp_vec(-z));
+}
+
+MLP2_CLONES
+bool mlp2__all_finite(size_t n, const double *restrict x)
+{
+    uint64_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= nonfinite_bit(x[i]);
+    return (acc >> 63) == 0;
+}
+
+MLP2_CLONES
+bool mlp2__step_finite(size_t n, const double *restrict theta, double lr, const double *restrict g)
+{
+    uint64_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= nonfinite_bit(theta[i] - lr * g[i]);
+    return (acc >> 63) == 0;
+}
+
+/*
+ * Row-broadcast kernels.  With few columns the per-row inner loop is too
+ * short to vectorise, so the bias is laid out as a tile of TILE_ROWS rows
+ * and the matrix walked in tiles of TILE_ROWS*cols contiguous elements.
+ */
+#define TILE_ROWS 8
+#define NARROW 16 /* below this many columns, use the tile */
+
+typedef struct {
+    double v[TILE_ROWS * NARROW];
+    size_t len;
+} bias_tile;
+
+static void make_tile(bias_tile *t, size_t cols, const double *b)
+{
+    t->len = TILE_ROWS * cols;
+    for (size_t r = 0; r < TILE_ROWS; r++)
+        memcpy(t->v + r * cols, b, cols * sizeof(double));
+}
+
+/* Walk the rows x cols matrix in stripes, each with its bias vector: for wide
+ * matrices a stripe is one row and the bias b; for narrow ones a stripe is
+ * TILE_ROWS rows and the bias the tile.  The remainder rows go one by one. */
+#define FOR_EACH_STRIPE(rows, cols, b, BODY)                                     \
+    do {                                                                         \
+        size_t row_ = 0;                                                         \
+        if ((cols) < NARROW) {                                                   \
+            bias_tile tile_;                                                     \
+            make_tile(&tile_, (cols), (b));                                      \
+            for (; row_ + TILE_ROWS <= (rows); row_ += TILE_ROWS) {              \
+                const size_t off = row_ * (cols), len = tile_.len;               \
+                const double *restrict bb = tile_.v;                             \
+                BODY                                                             \
+            }                                                                    \
+        }                                                                        \
+        for (; row_ < (rows); row_++) {                                          \
+            const size_t off = row_ * (cols), len = (cols);                      \
+            const double *restrict bb = (b);                                     \
+            BODY                                                                 \
+        }                                                                        \
+    } while (0)
+
+/* One stripe of each kernel: len contiguous elements and their biases. */
+static inline void sigmoid_stripe(size_t len, double *restrict a, const double *restrict bb)
+{
+    for (size_t j = 0; j < len; j++)
+        a[j] = sigmoid(a[j] + bb[j]); /* A1 = sigmoid(Z1 + b1) */
+}
+
+static inline void add_stripe(size_t len, double *restrict a, const double *restrict bb)
+{
+    for (size_t j = 0; j < len; j++)
+        a[j] += bb[j];
+}
+
+static inline double residual_stripe(size_t len, double *restrict z, const double *restrict bb,
+                                     const double *restrict y, double inv_m)
+{
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (size_t j = 0; j < len; j++) {
+        const double r = z[j] + bb[j] - y[j]; /* A2 - Y, with A2 = Z2 + b2 */
+        s += r * r;
+        z[j] = r * inv_m; /* delta2 = (A2 - Y) / m */
+    }
+    return s;
+}
+
+MLP2_CLONES
+void mlp2__bias_sigmoid(size_t rows, size_t cols, double *restrict A, const double *restrict b)
+{
+    FOR_EACH_STRIPE(rows, cols, b, { sigmoid_stripe(len, A + off, bb); });
+}
+
+MLP2_CLONES
+void mlp2__bias_add(size_t rows, size_t cols, double *restrict A, const double *restrict b)
+{
+    FOR_EACH_STRIPE(rows, cols, b, { add_stripe(len, A + off, bb); });
+}
+
+MLP2_CLONES
+double mlp2__residual_delta2(size_t rows, size_t cols, double *restrict Z2, const double *restrict b,
+                             const double *restrict Y, double inv_m)
+{
+    double sse = 0.0;
+    FOR_EACH_STRIPE(rows, cols, b, { sse += residual_stripe(len, Z2 + off, bb, Y + off, inv_m); });
+    return sse;
+}
+
+MLP2_CLONES
+void mlp2__delta1(size_t n, double *restrict D1, const double *restrict A1)
+{
+    for (size_t i = 0; i < n; i++)
+        D1[i] = D1[i] * (A1[i] * (1.0 - A1[i])); /* delta1 = (delta2 W2^T) .* A1 .* (1 - A1) */
+}

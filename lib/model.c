@@ -1,0 +1,126 @@
+/* model.c - the model: sizes, the flat parameter vector, Glorot initialisation. */
+#include "internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+mlp2_status mlp2__check_shape(size_t n_in, size_t n_hidden, size_t n_out, size_t *n_params)
+{
+    if (n_in == 0 || n_hidden == 0 || n_out == 0)
+        return MLP2_FAIL(MLP2_EINVAL);
+    if (!mlp2__fits_int(n_in) || !mlp2__fits_int(n_hidden) || !mlp2__fits_int(n_out))
+        return MLP2_FAIL(MLP2_ERANGE);
+    /* n_in*n_hidden + n_hidden + n_hidden*n_out + n_out, each step checked;
+     * the total must also be addressable in bytes */
+    size_t w1, w2, t;
+    if (!mlp2__mul(n_in, n_hidden, &w1) || !mlp2__mul(n_hidden, n_out, &w2) ||
+        !mlp2__add(w1, n_hidden, &t) || !mlp2__add(t, w2, &t) || !mlp2__add(t, n_out, &t) ||
+        t > SIZE_MAX / sizeof(double))
+        return MLP2_FAIL(MLP2_ERANGE);
+    *n_params = t;
+    return MLP2_OK;
+}
+
+mlp2_status mlp2__alloc_model(mlp2 **out, size_t n_in, size_t n_hidden, size_t n_out)
+{
+    size_t np = 0;
+    mlp2_status st = mlp2__check_shape(n_in, n_hidden, n_out, &np);
+    if (st != MLP2_OK)
+        return st;
+    mlp2 *net = mlp2__alloc(sizeof *net);
+    if (!net)
+        return MLP2_FAIL(MLP2_ENOMEM);
+    *net = (mlp2){.n_in = n_in, .n_hidden = n_hidden, .n_out = n_out, .n_params = np};
+    net->theta = mlp2__alloc_array(np, sizeof(double));
+    if (!net->theta) {
+        mlp2__free(net);
+        return MLP2_FAIL(MLP2_ENOMEM);
+    }
+    *out = net;
+    return MLP2_OK;
+}
+
+/* w[i] ~ U(-a, a) for i < n, drawn in order */
+static void glorot_uniform(mlp2_rng *r, double *w, size_t n, size_t fan_in, size_t fan_out)
+{
+    const double a = sqrt(6.0 / ((double)fan_in + (double)fan_out));
+    for (size_t i = 0; i < n; i++)
+        w[i] = a * (2.0 * mlp2__rng_uniform(r) - 1.0);
+}
+
+mlp2_status mlp2_create(mlp2 **out, size_t n_in, size_t n_hidden, size_t n_out, uint64_t seed)
+{
+    if (!out)
+        return MLP2_FAIL(MLP2_EINVAL);
+    mlp2 *net;
+    mlp2_status st = mlp2__alloc_model(&net, n_in, n_hidden, n_out);
+    if (st != MLP2_OK)
+        return st;
+    mlp2_rng r;
+    mlp2__rng_seed(&r, seed);
+    double *th = net->theta;
+    glorot_uniform(&r, th, n_in * n_hidden, n_in, n_hidden);            /* W1 */
+    memset(th + mlp2__off_b1(net), 0, n_hidden * sizeof(double));     /* b1 */
+    glorot_uniform(&r, th + mlp2__off_W2(net), n_hidden * n_out, n_hidden, n_out); /* W2 */
+    memset(th + mlp2__off_b2(net), 0, n_out * sizeof(double));        /* b2 */
+    *out = net;
+    return MLP2_OK;
+}
+
+void mlp2_free(mlp2 *net)
+{
+    if (!net)
+        return;
+    for (size_t i = 0; i < net->n_sections; i++) {
+        mlp2__free(net->sections[i].name);
+        mlp2__free(net->sections[i].data);
+    }
+    mlp2__free(net->sections);
+    mlp2__free(net->theta);
+    mlp2__free(net);
+}
+
+mlp2_status mlp2_clone(mlp2 **out, const mlp2 *src)
+{
+    if (!out || !src)
+        return MLP2_FAIL(MLP2_EINVAL);
+    mlp2 *net;
+    mlp2_status st = mlp2__alloc_model(&net, src->n_in, src->n_hidden, src->n_out);
+    if (st != MLP2_OK)
+        return st;
+    memcpy(net->theta, src->theta, src->n_params * sizeof(double));
+    for (size_t i = 0; i < src->n_sections; i++) {
+        const mlp2_section *s = &src->sections[i];
+        st = mlp2_section_set(net, s->name, s->data, s->len);
+        if (st != MLP2_OK) {
+            mlp2_free(net);
+            return st;
+        }
+    }
+    *out = net;
+    return MLP2_OK;
+}
+
+size_t mlp2_n_in(const mlp2 *net) { return net ? net->n_in : 0; }
+size_t mlp2_n_hidden(const mlp2 *net) { return net ? net->n_hidden : 0; }
+size_t mlp2_n_out(const mlp2 *net) { return net ? net->n_out : 0; }
+size_t mlp2_n_params(const mlp2 *net) { return net ? net->n_params : 0; }
+
+mlp2_status mlp2_get_params(const mlp2 *net, double *theta)
+{
+    if (!net || !theta)
+        return MLP2_FAIL(MLP2_EINVAL);
+    memcpy(theta, net->theta, net->n_params * sizeof(double));
+    return MLP2_OK;
+}
+
+mlp2_status mlp2_set_params(mlp2 *net, const double *theta)
+{
+    if (!net || !theta)
+        return MLP2_FAIL(MLP2_EINVAL);
+    if (!mlp2__all_finite(net->n_params, theta))
+        return MLP2_FAIL(MLP2_ENONFINITE);
+    memcpy(net->theta, theta, net->n_params * sizeof(double));
+    return MLP2_OK;
+}
