@@ -4,6 +4,7 @@
 #define MLP2_TESTUTIL_H
 
 #include <math.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
