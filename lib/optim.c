@@ -1,0 +1,279 @@
+/* optim.c - the optimizers of torch.optim (SGD, SGD with momentum, Adam) as
+ * passes over the flat parameter vector.
+ *
+ * A step never half-happens.  It first runs a read-only pass that evaluates
+ * every new parameter and every new state value with the same expressions
+ * the writing pass uses, and writes only when all of them are finite.  So a
+ * failed step leaves the model and the optimizer exactly as they were. */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+struct mlp2_optim {
+    mlp2_optim_config cfg;
+    size_t n_in, n_hidden, n_out, n_params; /* the shape this optimizer serves */
+    uint64_t t;                             /* successful steps since create or reset */
+    size_t n_state;                         /* doubles in state[]: 0, n_params or 2*n_params */
+    double *m;                              /* MOMENTUM: velocity; ADAM: first moment */
+    double *v;                              /* ADAM: second moment */
+    double state[];                         /* the state vectors, one allocation with the struct */
+};
+
+/* ---- element-wise kernels ----------------------------------------------- */
+
+#define EXP_MASK 0x7ff0000000000000u
+#define EXP_ONE 0x0010000000000000u
+
+/* bit 63 is set iff x is NaN or Inf (an all-ones exponent carries out);
+ * branch-free, so the checking loops vectorise */
+static inline uint64_t nonfinite_bit(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u & EXP_MASK) + EXP_ONE;
+}
+
+/* The per-element update of each kind, shared by the checking and the
+ * writing pass so that both evaluate exactly the same expressions.
+ * g = grad + wd*theta (with wd == 0 this is grad, up to the sign of a zero). */
+
+/* SGD: theta' = theta - lr*g */
+static inline double sgd_elem(double th, double gr, double lr, double wd)
+{
+    const double g = gr + wd * th;
+    return th - lr * g;
+}
+
+/* MOMENTUM: v' = mu*v + g; theta' = theta - lr*v'.  On the first step
+ * mu = 0 and v = 0, so v' = g: torch's "buffer starts as g". */
+static inline void momentum_elem(double th, double gr, double vel, double lr, double mu, double wd,
+                                 double *th_out, double *v_out)
+{
+    const double g = gr + wd * th;
+    const double vn = mu * vel + g;
+    *v_out = vn;
+    *th_out = th - lr * vn;
+}
+
+typedef struct {
+    double lr_t;   /* lr / (1 - beta1^t) */
+    double bc2s;   /* sqrt(1 - beta2^t) */
+    double b1, b2, eps, wd;
+} adam_coef;
+
+/* ADAM: m' = b1 m + (1-b1) g;  v' = b2 v + (1-b2) g^2;
+ * theta' = theta - lr/(1-b1^t) * m' / (sqrt(v')/sqrt(1-b2^t) + eps) */
+static inline void adam_elem(double th, double gr, double m, double v, const adam_coef *c,
+                             double *th_out, double *m_out, double *v_out)
+{
+    const double g = gr + c->wd * th;
+    const double mn = c->b1 * m + (1.0 - c->b1) * g;
+    const double vn = c->b2 * v + (1.0 - c->b2) * g * g; /* torch's addcmul order */
+    const double denom = sqrt(vn) / c->bc2s + c->eps;
+    *m_out = mn;
+    *v_out = vn;
+    *th_out = th - c->lr_t * (mn / denom);
+}
+
+static bool sgd_finite(size_t n, const double *restrict th, const double *restrict gr, double lr,
+                       double wd)
+{
+    uint64_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= nonfinite_bit(sgd_elem(th[i], gr[i], lr, wd));
+    return (acc >> 63) == 0;
+}
+
+static void sgd_write(size_t n, double *restrict th, const double *restrict gr, double lr, double wd)
+{
+    for (size_t i = 0; i < n; i++)
+        th[i] = sgd_elem(th[i], gr[i], lr, wd);
+}
+
+static bool momentum_finite(size_t n, const double *restrict th, const double *restrict gr,
+                            const double *restrict vel, double lr, double mu, double wd)
+{
+    uint64_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a, b;
+        momentum_elem(th[i], gr[i], vel[i], lr, mu, wd, &a, &b);
+        acc |= nonfinite_bit(a) | nonfinite_bit(b);
+    }
+    return (acc >> 63) == 0;
+}
+
+static void momentum_write(size_t n, double *restrict th, const double *restrict gr,
+                           double *restrict vel, double lr, double mu, double wd)
+{
+    for (size_t i = 0; i < n; i++)
+        momentum_elem(th[i], gr[i], vel[i], lr, mu, wd, &th[i], &vel[i]);
+}
+
+static bool adam_finite(size_t n, const double *restrict th, const double *restrict gr,
+                        const double *restrict m, const double *restrict v, adam_coef c)
+{
+    uint64_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a, b, d;
+        adam_elem(th[i], gr[i], m[i], v[i], &c, &a, &b, &d);
+        acc |= nonfinite_bit(a) | nonfinite_bit(b) | nonfinite_bit(d);
+    }
+    return (acc >> 63) == 0;
+}
+
+static void adam_write(size_t n, double *restrict th, const double *restrict gr, double *restrict m,
+                       double *restrict v, adam_coef c)
+{
+    for (size_t i = 0; i < n; i++)
+        adam_elem(th[i], gr[i], m[i], v[i], &c, &th[i], &m[i], &v[i]);
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+mlp2_optim_config mlp2_optim_defaults(mlp2_optim_kind kind)
+{
+    mlp2_optim_config c = {.kind = kind, .lr = 0.01};
+    if (kind == MLP2_OPTIM_MOMENTUM) {
+        c.momentum = 0.9;
+    } else if (kind == MLP2_OPTIM_ADAM) {
+        c.lr = 0.001;
+        c.beta1 = 0.9;
+        c.beta2 = 0.999;
+        c.eps = 1e-8;
+    }
+    return c;
+}
+
+/* MLP2_OK when every field the kind uses is in its documented range */
+static mlp2_status check_config(const mlp2_optim_config *c)
+{
+    if (!(isfinite(c->lr) && c->lr > 0.0) || !(isfinite(c->weight_decay) && c->weight_decay >= 0.0))
+        return MLP2_FAIL(MLP2_EINVAL);
+    switch (c->kind) {
+    case MLP2_OPTIM_SGD:
+        return MLP2_OK;
+    case MLP2_OPTIM_MOMENTUM:
+        /* the comparisons are false for NaN; [0, 1) excludes the infinities */
+        return c->momentum >= 0.0 && c->momentum < 1.0 ? MLP2_OK : MLP2_FAIL(MLP2_EINVAL);
+    case MLP2_OPTIM_ADAM:
+        return c->beta1 >= 0.0 && c->beta1 < 1.0 && c->beta2 >= 0.0 && c->beta2 < 1.0 &&
+                       isfinite(c->eps) && c->eps > 0.0
+                   ? MLP2_OK
+                   : MLP2_FAIL(MLP2_EINVAL);
+    }
+    return MLP2_FAIL(MLP2_EINVAL); /* unknown kind */
+}
+
+mlp2_status mlp2_optim_create(mlp2_optim **out, const mlp2 *net, const mlp2_optim_config *cfg)
+{
+    if (!out || !net || !cfg)
+        return MLP2_FAIL(MLP2_EINVAL);
+    mlp2_status st = check_config(cfg);
+    if (st != MLP2_OK)
+        return st;
+    const size_t n = net->n_params;
+    const size_t vectors = cfg->kind == MLP2_OPTIM_ADAM ? 2 : cfg->kind == MLP2_OPTIM_MOMENTUM ? 1 : 0;
+    size_t n_state, bytes;
+    if (!mlp2__mul(n, vectors, &n_state) || !mlp2__mul(n_state, sizeof(double), &bytes) ||
+        !mlp2__add(bytes, sizeof(mlp2_optim), &bytes))
+        return MLP2_FAIL(MLP2_ENOMEM); /* more than memory can hold */
+    mlp2_optim *opt = mlp2__alloc(bytes);
+    if (!opt)
+        return MLP2_FAIL(MLP2_ENOMEM);
+    *opt = (mlp2_optim){
+        .cfg = *cfg,
+        .n_in = net->n_in,
+        .n_hidden = net->n_hidden,
+        .n_out = net->n_out,
+        .n_params = n,
+        .n_state = n_state,
+    };
+    opt->m = vectors >= 1 ? opt->state : NULL;
+    opt->v = vectors >= 2 ? opt->state + n : NULL;
+    mlp2_optim_reset(opt);
+    *out = opt;
+    return MLP2_OK;
+}
+
+mlp2_status mlp2_optim_step(mlp2_optim *opt, mlp2 *net, const double *grad)
+{
+    if (!opt || !net || !grad)
+        return MLP2_FAIL(MLP2_EINVAL);
+    if (net->n_in != opt->n_in || net->n_hidden != opt->n_hidden || net->n_out != opt->n_out)
+        return MLP2_FAIL(MLP2_EINVAL);
+    const size_t n = opt->n_params;
+    const mlp2_optim_config *c = &opt->cfg;
+    double *th = net->theta;
+    bool ok = false;
+    switch (c->kind) {
+    case MLP2_OPTIM_SGD:
+        if (c->weight_decay == 0.0) {
+            /* the core's SGD step, one daxpy: theta -= lr * grad */
+            ok = mlp2__all_finite(n, grad) && mlp2__step_finite(n, th, c->lr, grad);
+            if (ok)
+                mlp2__axpy(n, -c->lr, grad, th);
+        } else {
+            /* theta -= lr * (grad + wd*theta) */
+            ok = sgd_finite(n, th, grad, c->lr, c->weight_decay);
+            if (ok)
+                sgd_write(n, th, grad, c->lr, c->weight_decay);
+        }
+        break;
+    case MLP2_OPTIM_MOMENTUM: {
+        /* v = mu*v + g (v = g on the first step); theta -= lr*v */
+        const double mu = opt->t == 0 ? 0.0 : c->momentum;
+        ok = momentum_finite(n, th, grad, opt->m, c->lr, mu, c->weight_decay);
+        if (ok)
+            momentum_write(n, th, grad, opt->m, c->lr, mu, c->weight_decay);
+        break;
+    }
+    case MLP2_OPTIM_ADAM: {
+        /* bias corrections for step t+1, as torch computes them */
+        const double t = (double)(opt->t + 1);
+        const adam_coef k = {
+            .lr_t = c->lr / (1.0 - pow(c->beta1, t)),
+            .bc2s = sqrt(1.0 - pow(c->beta2, t)),
+            .b1 = c->beta1,
+            .b2 = c->beta2,
+            .eps = c->eps,
+            .wd = c->weight_decay,
+        };
+        ok = adam_finite(n, th, grad, opt->m, opt->v, k);
+        if (ok)
+            adam_write(n, th, grad, opt->m, opt->v, k);
+        break;
+    }
+    }
+    if (!ok)
+        return MLP2_FAIL(MLP2_ENONFINITE);
+    opt->t++;
+    return MLP2_OK;
+}
+
+mlp2_status mlp2_optim_set_lr(mlp2_optim *opt, double lr)
+{
+    if (!opt || !isfinite(lr) || !(lr > 0.0))
+        return MLP2_FAIL(MLP2_EINVAL);
+    opt->cfg.lr = lr;
+    return MLP2_OK;
+}
+
+void mlp2_optim_reset(mlp2_optim *opt)
+{
+    if (!opt)
+        return;
+    opt->t = 0;
+    if (opt->n_state > 0)
+        memset(opt->state, 0, opt->n_state * sizeof(double));
+}
+
+uint64_t mlp2_optim_steps(const mlp2_optim *opt)
+{
+    return opt ? opt->t : 0;
+}
+
+void mlp2_optim_free(mlp2_optim *opt)
+{
+    mlp2__free(opt);
+}
