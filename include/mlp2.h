@@ -378,7 +378,9 @@ MLP2_API const char *mlp2_section_name(const mlp2 *net, size_t i);
  * renamed over path.
  * @returns MLP2_OK; MLP2_EINVAL (NULL); MLP2_EIO (any failure to create,
  *          write, sync or rename: an existing file at path is left as it
- *          was, and no temporary file is left behind); MLP2_ENOMEM.
+ *          was, and no temporary file is left behind; only when the
+ *          last step, the fsync of the folder after the rename, fails is
+ *          the new file already in place); MLP2_ENOMEM.
  */
 MLP2_API mlp2_status mlp2_save(const mlp2 *net, const char *path);
 /**

@@ -118,4 +118,9 @@ void mlp2__forward(const mlp2 *net, mlp2_workspace *ws, size_t rows, const doubl
 mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                             const double *Y, double *loss, double *grad);
 
+/* ---- crc32c.c: CRC-32C (Castagnoli), see docs/FORMAT.md ---------------- */
+/* The CRC of data[0..n) continuing from crc (0 to start):
+ * mlp2__crc32c(mlp2__crc32c(0, a, na), b, nb) is the CRC of a followed by b. */
+uint32_t mlp2__crc32c(uint32_t crc, const void *data, size_t n);
+
 #endif

@@ -1,0 +1,549 @@
+/*
+ * io.c - the model file: mlp2_save (atomic replace), mlp2_load and
+ * mlp2_load_buffer.  The format is documented byte by byte in docs/FORMAT.md;
+ * this file and that document change together.
+ */
+#include "internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h> /* rename */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+/* ---- layout (docs/FORMAT.md, version 1) --------------------------------- */
+
+static const unsigned char file_magic[8] = {0x89, 'M', 'L', 'P', '2', '\r', '\n', 0x1A};
+
+enum {
+    OFF_VERSION = 8,     /* u32 */
+    OFF_HEADER_SIZE = 12, /* u32 */
+    OFF_FLAGS = 16,      /* u32 */
+    OFF_RESERVED = 20,   /* u32 */
+    OFF_FILE_SIZE = 24,  /* u64 */
+    OFF_N_IN = 32,       /* u64 */
+    OFF_N_HIDDEN = 40,   /* u64 */
+    OFF_N_OUT = 48,      /* u64 */
+    OFF_N_PARAMS = 56,   /* u64 */
+    OFF_N_SECTIONS = 64, /* u64 */
+    HEADER_SIZE = 72,
+    CRC_SIZE = 4,
+    MIN_FILE_SIZE = HEADER_SIZE + CRC_SIZE,
+    SECTION_FIXED = 4 + 8, /* name length (u32) + data length (u64) */
+    SECTION_MIN = SECTION_FIXED + 1,
+    NAME_MAX_LEN = 255
+};
+
+/* Little-endian encoding, byte by byte: the same bytes on every host. */
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* IEEE-754 binary64 through its bit pattern */
+static void put_f64(unsigned char *p, double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    put_u64(p, u);
+}
+
+static double get_f64(const unsigned char *p)
+{
+    uint64_t u = get_u64(p);
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* ---- serialisation ------------------------------------------------------ */
+
+/* Total file size for net; false if it does not fit in size_t. */
+static bool encoded_size(const mlp2 *net, size_t *out)
+{
+    size_t n = HEADER_SIZE + CRC_SIZE, t;
+    if (!mlp2__mul(net->n_params, 8, &t) || !mlp2__add(n, t, &n))
+        return false;
+    for (size_t i = 0; i < net->n_sections; i++) {
+        const mlp2_section *s = &net->sections[i];
+        if (!mlp2__add(n, SECTION_FIXED, &n) || !mlp2__add(n, strlen(s->name), &n) ||
+            !mlp2__add(n, s->len, &n))
+            return false;
+    }
+    *out = n;
+    return true;
+}
+
+static void encode(const mlp2 *net, unsigned char *buf, size_t size)
+{
+    memcpy(buf, file_magic, sizeof file_magic);
+    put_u32(buf + OFF_VERSION, MLP2_FORMAT_VERSION);
+    put_u32(buf + OFF_HEADER_SIZE, HEADER_SIZE);
+    put_u32(buf + OFF_FLAGS, 0);
+    put_u32(buf + OFF_RESERVED, 0);
+    put_u64(buf + OFF_FILE_SIZE, (uint64_t)size);
+    put_u64(buf + OFF_N_IN, (uint64_t)net->n_in);
+    put_u64(buf + OFF_N_HIDDEN, (uint64_t)net->n_hidden);
+    put_u64(buf + OFF_N_OUT, (uint64_t)net->n_out);
+    put_u64(buf + OFF_N_PARAMS, (uint64_t)net->n_params);
+    put_u64(buf + OFF_N_SECTIONS, (uint64_t)net->n_sections);
+    unsigned char *p = buf + HEADER_SIZE;
+    for (size_t i = 0; i < net->n_params; i++, p += 8)
+        put_f64(p, net->theta[i]);
+    for (size_t i = 0; i < net->n_sections; i++) {
+        const mlp2_section *s = &net->sections[i];
+        size_t nlen = strlen(s->name); /* 1..255, guaranteed by mlp2_section_set */
+        put_u32(p, (uint32_t)nlen);
+        memcpy(p + 4, s->name, nlen);
+        p += 4 + nlen;
+        put_u64(p, (uint64_t)s->len);
+        p += 8;
+        if (s->len)
+            memcpy(p, s->data, s->len);
+        p += s->len;
+    }
+    assert(p == buf + size - CRC_SIZE);
+    put_u32(p, mlp2__crc32c(0, buf, size - CRC_SIZE));
+}
+
+/* ---- parsing: nothing in the data is trusted ---------------------------- */
+
+typedef struct header {
+    size_t n_in, n_hidden, n_out, n_params, n_sections;
+} header;
+
+/*
+ * Everything that can be checked from the first HEADER_SIZE bytes and the
+ * real length len: magic, version, fixed fields, file size, shape, and that
+ * the parameters and sections could fit in len.  b holds at least
+ * HEADER_SIZE bytes when len >= MIN_FILE_SIZE.
+ */
+static mlp2_status parse_header(const unsigned char *b, size_t len, header *h)
+{
+    if (len < MIN_FILE_SIZE || memcmp(b, file_magic, sizeof file_magic) != 0)
+        return MLP2_FAIL(MLP2_EFORMAT);
+    if (get_u32(b + OFF_VERSION) != MLP2_FORMAT_VERSION || get_u32(b + OFF_HEADER_SIZE) != HEADER_SIZE ||
+        get_u32(b + OFF_FLAGS) != 0 || get_u32(b + OFF_RESERVED) != 0)
+        return MLP2_FAIL(MLP2_EFORMAT);
+    /* truncation and trailing bytes */
+    if (get_u64(b + OFF_FILE_SIZE) != (uint64_t)len)
+        return MLP2_FAIL(MLP2_EFORMAT);
+    uint64_t n_in = get_u64(b + OFF_N_IN), n_hidden = get_u64(b + OFF_N_HIDDEN);
+    uint64_t n_out = get_u64(b + OFF_N_OUT), n_params = get_u64(b + OFF_N_PARAMS);
+    uint64_t n_sections = get_u64(b + OFF_N_SECTIONS);
+    if (n_in > SIZE_MAX || n_hidden > SIZE_MAX || n_out > SIZE_MAX)
+        return MLP2_FAIL(MLP2_EFORMAT);
+    size_t np;
+    if (mlp2__check_shape((size_t)n_in, (size_t)n_hidden, (size_t)n_out, &np) != MLP2_OK ||
+        n_params != (uint64_t)np)
+        return MLP2_FAIL(MLP2_EFORMAT);
+    /* the body must hold np doubles, then n_sections entries of >= SECTION_MIN bytes */
+    size_t body = len - MIN_FILE_SIZE;
+    if (np > body / 8)
+        return MLP2_FAIL(MLP2_EFORMAT);
+    if (n_sections > (uint64_t)((body - np * 8) / SECTION_MIN))
+        return MLP2_FAIL(MLP2_EFORMAT);
+    *h = (header){.n_in = (size_t)n_in, .n_hidden = (size_t)n_hidden, .n_out = (size_t)n_out,
+                  .n_params = np, .n_sections = (size_t)n_sections};
+    return MLP2_OK;
+}
+
+typedef struct cursor {
+    const unsigned char *p;
+    size_t left;
+} cursor;
+
+/* The next n bytes, or NULL when fewer remain. */
+static const unsigned char *take(cursor *c, size_t n)
+{
+    if (n > c->left)
+        return NULL;
+    const unsigned char *p = c->p;
+    c->p += n;
+    c->left -= n;
+    return p;
+}
+
+typedef struct entry {
+    const unsigned char *name, *data;
+    size_t name_len, data_len;
+} entry;
+
+/* One section entry, bounds- and rule-checked; false when malformed. */
+static bool next_section(cursor *c, entry *e)
+{
+    *e = (entry){.name = NULL};
+    const unsigned char *p = take(c, 4);
+    if (!p)
+        return false;
+    uint32_t nlen = get_u32(p);
+    if (nlen == 0 || nlen > NAME_MAX_LEN || !(e->name = take(c, nlen)) || memchr(e->name, 0, nlen))
+        return false;
+    if (!(p = take(c, 8)))
+        return false;
+    uint64_t dlen = get_u64(p);
+    if (dlen > UINT32_MAX || dlen > (uint64_t)c->left) /* UINT32_MAX: mlp2_section_set's limit */
+        return false;
+    e->name_len = nlen;
+    e->data_len = (size_t)dlen;
+    e->data = take(c, e->data_len);
+    return true;
+}
+
+/* Copy n validated sections starting at c into net (which has none). */
+static mlp2_status build_sections(mlp2 *net, cursor c, size_t n)
+{
+    if (n == 0)
+        return MLP2_OK;
+    net->sections = mlp2__alloc_array(n, sizeof *net->sections);
+    if (!net->sections)
+        return MLP2_FAIL(MLP2_ENOMEM);
+    memset(net->sections, 0, n * sizeof *net->sections);
+    net->n_sections = n; /* mlp2_free copes with the NULL entries of a partial build */
+    for (size_t i = 0; i < n; i++) {
+        entry e;
+        bool ok = next_section(&c, &e);
+        assert(ok);
+        (void)ok;
+        mlp2_section *s = &net->sections[i];
+        s->name = mlp2__alloc(e.name_len + 1);
+        if (!s->name)
+            return MLP2_FAIL(MLP2_ENOMEM);
+        memcpy(s->name, e.name, e.name_len);
+        s->name[e.name_len] = '\0';
+        if (e.data_len > 0) {
+            s->data = mlp2__alloc(e.data_len);
+            if (!s->data)
+                return MLP2_FAIL(MLP2_ENOMEM);
+            memcpy(s->data, e.data, e.data_len);
+        }
+        s->len = e.data_len;
+    }
+    return MLP2_OK;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* MLP2_EFORMAT when two sections of net share a name.  Sorting keeps this
+ * O(n log n) for files with many sections; the n pointers it sorts take less
+ * room than the n entries (>= 13 bytes each) took in the file. */
+static mlp2_status check_unique_names(const mlp2 *net)
+{
+    size_t n = net->n_sections;
+    if (n < 2)
+        return MLP2_OK;
+    const char **names = mlp2__alloc_array(n, sizeof *names);
+    if (!names)
+        return MLP2_FAIL(MLP2_ENOMEM);
+    for (size_t i = 0; i < n; i++)
+        names[i] = net->sections[i].name;
+    qsort(names, n, sizeof *names, name_cmp);
+    mlp2_status st = MLP2_OK;
+    for (size_t i = 1; i < n && st == MLP2_OK; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            st = MLP2_FAIL(MLP2_EFORMAT);
+    mlp2__free(names);
+    return st;
+}
+
+mlp2_status mlp2_load_buffer(mlp2 **out, const void *buf, size_t len)
+{
+    if (!out || !buf)
+        return MLP2_FAIL(MLP2_EINVAL);
+    const unsigned char *b = buf;
+    header h;
+    mlp2_status st = parse_header(b, len, &h);
+    if (st != MLP2_OK)
+        return st;
+    /* the checksum, before anything is allocated */
+    if (get_u32(b + len - CRC_SIZE) != mlp2__crc32c(0, b, len - CRC_SIZE))
+        return MLP2_FAIL(MLP2_EFORMAT);
+    /* walk the sections; they must end exactly at the checksum */
+    const size_t sec_off = HEADER_SIZE + h.n_params * 8;
+    const cursor sections = {b + sec_off, len - CRC_SIZE - sec_off};
+    cursor c = sections;
+    for (size_t i = 0; i < h.n_sections; i++) {
+        entry e;
+        if (!next_section(&c, &e))
+            return MLP2_FAIL(MLP2_EFORMAT);
+    }
+    if (c.left != 0)
+        return MLP2_FAIL(MLP2_EFORMAT);
+
+    /* Every size is now known to fit in len: allocations stay within a
+     * small multiple of the file's length, whatever the file says. */
+    mlp2 *net;
+    st = mlp2__alloc_model(&net, h.n_in, h.n_hidden, h.n_out);
+    if (st != MLP2_OK)
+        return st;
+    for (size_t i = 0; i < h.n_params; i++)
+        net->theta[i] = get_f64(b + HEADER_SIZE + 8 * i);
+    st = build_sections(net, sections, h.n_sections);
+    if (st == MLP2_OK)
+        st = check_unique_names(net);
+    if (st == MLP2_OK && !mlp2__all_finite(net->n_params, net->theta))
+        st = MLP2_FAIL(MLP2_ENONFINITE);
+    if (st != MLP2_OK) {
+        mlp2_free(net);
+        return st;
+    }
+    *out = net;
+    return MLP2_OK;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+/* Largest count passed to one read()/write(): well under SSIZE_MAX everywhere. */
+#define IO_CHUNK ((size_t)1 << 30)
+
+static bool write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n < IO_CHUNK ? n : IO_CHUNK);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Read up to n bytes; *got is what arrived before end of file. */
+static bool read_all(int fd, unsigned char *p, size_t n, size_t *got)
+{
+    size_t done = 0;
+    while (done < n) {
+        size_t want = n - done;
+        ssize_t r = read(fd, p + done, want < IO_CHUNK ? want : IO_CHUNK);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return false;
+        if (r == 0)
+            break;
+        done += (size_t)r;
+    }
+    *got = done;
+    return true;
+}
+
+static bool sync_fd(int fd)
+{
+    int r;
+    do
+        r = fsync(fd);
+    while (r != 0 && errno == EINTR);
+    return r == 0;
+}
+
+/*
+ * Create tmp = path + ".tmp.XXXXXX" exclusively (O_EXCL), the X's drawn from
+ * a generator seeded locally with the pid, the clock and addresses, retried
+ * on collision.  Mode 0666 minus the umask, like any new file (mkstemp would
+ * force 0600 on the saved model).  Returns the descriptor or -1.
+ */
+static int create_temp(char *tmp, size_t plen)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    struct timespec ts = {0, 0};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    mlp2_rng r;
+    mlp2__rng_seed(&r, (uint64_t)getpid() ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
+                           ((uint64_t)(uintptr_t)tmp << 16) ^ (uint64_t)(uintptr_t)&r);
+    char *x = tmp + plen + 5; /* after ".tmp." */
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t v = mlp2__rng_next(&r);
+        for (int k = 0; k < 6; k++, v /= 62)
+            x[k] = alphabet[v % 62];
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST && errno != EINTR)
+            return -1;
+    }
+    return -1;
+}
+
+/* fsync and close a folder.  EINVAL (or ENOTSUP) from fsync means the file
+ * system cannot sync folders: there is nothing more to do, so it counts as
+ * done, as in SQLite. */
+static bool sync_dir(int dfd)
+{
+    bool ok = sync_fd(dfd);
+    if (!ok && errno == EINVAL)
+        ok = true;
+#ifdef ENOTSUP
+    if (!ok && errno == ENOTSUP)
+        ok = true;
+#endif
+    return (close(dfd) == 0) && ok;
+}
+
+/* The folder holding path, opened for fsync; -1 on failure.  Uses tmp
+ * (a copy of path, plen bytes plus room) as scratch for the folder name. */
+static int open_dir(const char *path, size_t plen, char *tmp)
+{
+    const char *slash = NULL;
+    for (size_t i = 0; i < plen; i++)
+        if (path[i] == '/')
+            slash = path + i;
+    if (!slash) {
+        memcpy(tmp, ".", 2);
+    } else {
+        size_t n = slash == path ? 1 : (size_t)(slash - path); /* "/name": the root */
+        memcpy(tmp, path, n);
+        tmp[n] = '\0';
+    }
+    return open(tmp, O_RDONLY | O_CLOEXEC);
+}
+
+/* Write buf to path atomically; MLP2_EIO with no trace on any failure
+ * before the rename. */
+static mlp2_status write_atomic(const char *path, const unsigned char *buf, size_t size)
+{
+    static const char suffix[] = ".tmp.XXXXXX";
+    size_t plen = strlen(path), tlen;
+    if (!mlp2__add(plen, sizeof suffix, &tlen))
+        return MLP2_FAIL(MLP2_ENOMEM);
+    char *tmp = mlp2__alloc(tlen);
+    if (!tmp)
+        return MLP2_FAIL(MLP2_ENOMEM);
+
+    /* the folder first: a missing folder fails before anything is created,
+     * and after the rename only its fsync is left to do */
+    int dfd = open_dir(path, plen, tmp);
+    if (dfd < 0 && errno != EACCES) { /* a folder we may write but not read: no folder sync */
+        mlp2__free(tmp);
+        return MLP2_FAIL(MLP2_EIO);
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, suffix, sizeof suffix);
+    int fd = create_temp(tmp, plen);
+    if (fd < 0) {
+        if (dfd >= 0)
+            close(dfd);
+        mlp2__free(tmp);
+        return MLP2_FAIL(MLP2_EIO);
+    }
+    bool ok = write_all(fd, buf, size) && sync_fd(fd);
+    ok = (close(fd) == 0) && ok;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
+        unlink(tmp);
+        if (dfd >= 0)
+            close(dfd);
+        mlp2__free(tmp);
+        return MLP2_FAIL(MLP2_EIO);
+    }
+    mlp2__free(tmp);
+    /* the rename is done: make it durable */
+    return dfd < 0 || sync_dir(dfd) ? MLP2_OK : MLP2_FAIL(MLP2_EIO);
+}
+
+mlp2_status mlp2_save(const mlp2 *net, const char *path)
+{
+    if (!net || !path)
+        return MLP2_FAIL(MLP2_EINVAL);
+    size_t size;
+    if (!encoded_size(net, &size))
+        return MLP2_FAIL(MLP2_ENOMEM);
+    unsigned char *buf = mlp2__alloc(size);
+    if (!buf)
+        return MLP2_FAIL(MLP2_ENOMEM);
+    encode(net, buf, size);
+    mlp2_status st = write_atomic(path, buf, size);
+    mlp2__free(buf);
+    return st;
+}
+
+/*
+ * Read the open file fd whole into *buf (len bytes).  The header is read and
+ * checked against the file's real size first, so a file is only read into
+ * memory when its header agrees with its length; whatever it claims, no more
+ * than that length is ever allocated.
+ */
+static mlp2_status read_model_file(int fd, unsigned char **buf, size_t *len)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return MLP2_FAIL(MLP2_EIO);
+    /* too short, or too long to be a model on this host */
+    if (sb.st_size < MIN_FILE_SIZE || (uintmax_t)sb.st_size > SIZE_MAX)
+        return MLP2_FAIL(MLP2_EFORMAT);
+    size_t size = (size_t)sb.st_size, got;
+    unsigned char head[HEADER_SIZE];
+    header h;
+    if (!read_all(fd, head, sizeof head, &got))
+        return MLP2_FAIL(MLP2_EIO);
+    if (got < sizeof head)
+        return MLP2_FAIL(MLP2_EFORMAT); /* shrank since fstat */
+    mlp2_status st = parse_header(head, size, &h);
+    if (st != MLP2_OK)
+        return st;
+    unsigned char *b = mlp2__alloc(size);
+    if (!b)
+        return MLP2_FAIL(MLP2_ENOMEM);
+    memcpy(b, head, sizeof head);
+    if (!read_all(fd, b + sizeof head, size - sizeof head, &got)) {
+        mlp2__free(b);
+        return MLP2_FAIL(MLP2_EIO);
+    }
+    *buf = b;
+    *len = sizeof head + got; /* a file that shrank meanwhile parses as truncated */
+    return MLP2_OK;
+}
+
+mlp2_status mlp2_load(mlp2 **out, const char *path)
+{
+    if (!out || !path)
+        return MLP2_FAIL(MLP2_EINVAL);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return MLP2_FAIL(MLP2_EIO);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    mlp2_status st = read_model_file(fd, &buf, &len);
+    close(fd); /* opened read-only here: nothing left to report */
+    if (st != MLP2_OK)
+        return st;
+    st = mlp2_load_buffer(out, buf, len);
+    mlp2__free(buf);
+    return st;
+}
