@@ -1,0 +1,268 @@
+/* test_csv.c - the CSV reader and the number functions of tools/, as plain
+ * functions over buffers.  Run with a comma-decimal locale in the environment
+ * (LC_ALL=de_DE.UTF-8) to check that the process locale changes nothing. */
+#include <locale.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "csv.h"
+#include "num.h"
+
+static csv_errcode parse(const char *text, csv_header_mode mode, csv_table *t, csv_error *e)
+{
+    csv_options o = {.header = mode};
+    return csv_parse(text, strlen(text), &o, t, e);
+}
+
+static void expect_error(const char *text, csv_errcode code, size_t line, size_t col, const char *msg_part)
+{
+    csv_table t;
+    csv_error e;
+    csv_errcode got = parse(text, CSV_HEADER_AUTO, &t, &e);
+    if (got != code || e.line != line || e.col != col || !strstr(e.msg, msg_part))
+        fail_msg("input \"%s\": got %d at %zu:%zu \"%s\", want %d at %zu:%zu \"%s\"", text, got, e.line, e.col,
+                 e.msg, code, line, col, msg_part);
+    assert_null(t.data);
+    assert_int_equal(t.rows, 0);
+}
+
+static void test_header_detection(void **state)
+{
+    (void)state;
+    csv_table t;
+    csv_error e;
+    assert_int_equal(parse("x,y\n1,2\n3,4\n", CSV_HEADER_AUTO, &t, &e), CSV_OK);
+    assert_true(t.has_header);
+    assert_int_equal(t.rows, 2);
+    assert_int_equal(t.cols, 2);
+    assert_string_equal(t.names[1], "y");
+    assert_true(t.data[3] == 4.0);
+    assert_int_equal(t.line_of[1], 3);
+    csv_free(&t);
+
+    assert_int_equal(parse("1,2\n3,4\n", CSV_HEADER_AUTO, &t, &e), CSV_OK);
+    assert_false(t.has_header);
+    assert_int_equal(t.rows, 2);
+    assert_string_equal(t.names[0], "c1");
+    assert_true(t.data[0] == 1.0);
+    csv_free(&t);
+
+    /* forced */
+    assert_int_equal(parse("1,2\n3,4\n", CSV_HEADER_YES, &t, &e), CSV_OK);
+    assert_true(t.has_header);
+    assert_int_equal(t.rows, 1);
+    assert_string_equal(t.names[0], "1");
+    csv_free(&t);
+    assert_int_equal(parse("x,2\n3,4\n", CSV_HEADER_NO, &t, &e), CSV_ENOTNUM);
+    assert_int_equal(e.line, 1);
+
+    /* a first row of numbers and NaN is data with a NaN, not a header */
+    assert_int_equal(parse("1,NaN\n3,4\n", CSV_HEADER_AUTO, &t, &e), CSV_ENONFINITE);
+    assert_int_equal(e.line, 1);
+    assert_int_equal(e.col, 3);
+    /* an empty header name gets the positional name */
+    assert_int_equal(parse("x,,z\n1,2,3\n", CSV_HEADER_AUTO, &t, &e), CSV_OK);
+    assert_string_equal(t.names[1], "c2");
+    csv_free(&t);
+}
+
+static void test_dialects(void **state)
+{
+    (void)state;
+    csv_table t;
+    csv_error e;
+    const char *text = "\xEF\xBB\xBF \"a\" ,\t\"b \"\"q\"\", r\"\r\n"
+                       " 1.5 , \" -2e3 \"\r\n"
+                       "\"3\",4\r\n"
+                       "\r\n  \n\n";
+    assert_int_equal(parse(text, CSV_HEADER_AUTO, &t, &e), CSV_OK);
+    assert_int_equal(t.rows, 2);
+    assert_string_equal(t.names[0], "a");
+    assert_string_equal(t.names[1], "b \"q\", r");
+    assert_true(t.data[0] == 1.5 && t.data[1] == -2000 && t.data[2] == 3 && t.data[3] == 4);
+    csv_free(&t);
+
+    /* a header name spanning lines; the data line numbers follow */
+    assert_int_equal(parse("\"multi\nline\",y\n1,2\n3,x\n", CSV_HEADER_AUTO, &t, &e), CSV_ENOTNUM);
+    assert_int_equal(e.line, 4);
+    assert_int_equal(e.col, 3);
+    /* no final line end; a lone CR ends a line too */
+    assert_int_equal(parse("1,2\r3,4", CSV_HEADER_AUTO, &t, &e), CSV_OK);
+    assert_int_equal(t.rows, 2);
+    assert_true(t.data[3] == 4);
+    csv_free(&t);
+    /* a single column */
+    assert_int_equal(parse("v\n1\n2\n", CSV_HEADER_AUTO, &t, &e), CSV_OK);
+    assert_int_equal(t.cols, 1);
+    assert_int_equal(t.rows, 2);
+    csv_free(&t);
+    /* another delimiter */
+    csv_options o = {.delim = ';'};
+    assert_int_equal(csv_parse("a;b\n1.5;2\n", 10, &o, &t, &e), CSV_OK);
+    assert_true(t.data[0] == 1.5);
+    csv_free(&t);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_error("", CSV_EEMPTY, 1, 1, "empty file");
+    expect_error("\xEF\xBB\xBF", CSV_EEMPTY, 1, 1, "empty file");
+    expect_error(" \n\r\n\n", CSV_EEMPTY, 1, 1, "empty file");
+    expect_error("a,b\n", CSV_EHEADERONLY, 2, 1, "no data rows");
+    expect_error("a,b", CSV_EHEADERONLY, 1, 1, "no data rows");
+    expect_error("a,b\n1,2\n3\n", CSV_EFIELDS, 3, 2, "expected 2 fields (as on line 1), found 1");
+    expect_error("a,b\n1,2\n3,4,5,6\n", CSV_EFIELDS, 3, 5, "found 4");
+    expect_error("a,b\n1,2\n\"3\"\n", CSV_EFIELDS, 3, 4, "found 1");
+    expect_error("a,b\n1,2,\n", CSV_EFIELDS, 2, 5, "found 3");
+    expect_error("a,b\n1, x \n", CSV_ENOTNUM, 2, 4, "not a number: \"x\"");
+    expect_error("a,b\n1,\n", CSV_ENOTNUM, 2, 3, "empty field");
+    expect_error("a,b\n1,\"\"\n", CSV_ENOTNUM, 2, 3, "empty field");
+    expect_error("a,b\n1,2,5\n", CSV_EFIELDS, 2, 5, "found 3");
+    expect_error("a,b\n1,inf\n", CSV_ENONFINITE, 2, 3, "NaN and Inf");
+    expect_error("a,b\n1,-Infinity\n", CSV_ENONFINITE, 2, 3, "NaN and Inf");
+    expect_error("a,b\n1,nan(0x1)\n", CSV_ENONFINITE, 2, 3, "NaN and Inf");
+    expect_error("a,b\n1,-1e309\n", CSV_ENONFINITE, 2, 3, "too large");
+    expect_error("a,b\n1,\"2\n", CSV_EQUOTE, 2, 3, "unterminated");
+    expect_error("a,b\n1,\"2\" 3\n", CSV_EQUOTE, 2, 7, "after a closing quote");
+    expect_error("a,b\n1,2\n\n3,4\n", CSV_EBLANK, 3, 1, "empty line");
+    expect_error("\n1,2\n", CSV_EBLANK, 1, 1, "empty line");
+    expect_error("a,a\n1,2\n", CSV_EHEADER, 1, 3, "duplicate column name \"a\"");
+    expect_error("a,b\n1,2,5\n", CSV_EFIELDS, 2, 5, "");
+
+    /* max_rows */
+    csv_table t;
+    csv_error e;
+    csv_options o = {.max_rows = 2};
+    assert_int_equal(csv_parse("1\n2\n3\n", 6, &o, &t, &e), CSV_ETOOBIG);
+    assert_int_equal(e.line, 3);
+    assert_null(t.data);
+}
+
+static void test_numbers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        num_status st;
+        double v;
+    } cases[] = {
+        {"0", NUM_OK, 0},          {"-0", NUM_OK, -0.0},     {"+1", NUM_OK, 1},
+        {".5", NUM_OK, 0.5},       {"5.", NUM_OK, 5},        {"0.1", NUM_OK, 0.1},
+        {"1e-400", NUM_OK, 0},     {"1E+2", NUM_OK, 100},    {"2.2250738585072011e-308", NUM_OK, 2.2250738585072011e-308},
+        {"1.7976931348623157e308", NUM_OK, 1.7976931348623157e308},
+        {"1e309", NUM_OVERFLOW, 0}, {"nan", NUM_NONFINITE, 0}, {"-INF", NUM_NONFINITE, 0},
+        {"", NUM_SYNTAX, 0},       {".", NUM_SYNTAX, 0},     {"-", NUM_SYNTAX, 0},
+        {"1e", NUM_SYNTAX, 0},     {"e5", NUM_SYNTAX, 0},    {"1,5", NUM_SYNTAX, 0},
+        {"0x1p3", NUM_SYNTAX, 0},  {"1_000", NUM_SYNTAX, 0}, {" 1", NUM_SYNTAX, 0},
+        {"1 ", NUM_SYNTAX, 0},     {"--1", NUM_SYNTAX, 0},   {"infinity1", NUM_SYNTAX, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double v = 12345;
+        num_status st = num_parse(cases[i].s, strlen(cases[i].s), &v);
+        if (st != cases[i].st)
+            fail_msg("\"%s\": status %d, want %d", cases[i].s, st, cases[i].st);
+        if (st == NUM_OK && (v != cases[i].v || signbit(v) != signbit(cases[i].v)))
+            fail_msg("\"%s\": %.17g, want %.17g", cases[i].s, v, cases[i].v);
+    }
+    /* a very long number (heap copy) */
+    char lng[400];
+    memset(lng, '0', sizeof lng);
+    lng[0] = '1';
+    lng[1] = '.';
+    double v;
+    assert_int_equal(num_parse(lng, sizeof lng, &v), NUM_OK);
+    assert_true(v == 1.0);
+    /* formatting round-trips, shortest first */
+    char buf[NUM_BUF];
+    assert_string_equal(num_format(0.1, buf), "0.1");
+    assert_string_equal(num_format(2.5, buf), "2.5");
+    assert_string_equal(num_format(-1e-300, buf), "-1e-300");
+    const double xs[] = {1.0 / 3, 2.0 / 3, 1e300 / 7, 5e-324, -123456.789};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        num_format(xs[i], buf);
+        assert_int_equal(num_parse(buf, strlen(buf), &v), NUM_OK);
+        assert_true(v == xs[i]);
+    }
+    unsigned long long u;
+    assert_int_equal(num_parse_size("42", 1, 100, &u), 0);
+    assert_int_equal(u, 42);
+    assert_int_equal(num_parse_size("0", 1, 100, &u), -1);
+    assert_int_equal(num_parse_size("-1", 0, 100, &u), -1);
+    assert_int_equal(num_parse_size("99999999999999999999999", 0, ~0ULL, &u), -1);
+    assert_int_equal(num_parse_double("1e3", &v), 0);
+    assert_int_equal(num_parse_double("1e3x", &v), -1);
+}
+
+/* The process locale (from the environment) must not change anything. */
+static void test_locale(void **state)
+{
+    (void)state;
+    if (!setlocale(LC_ALL, ""))
+        skip();
+    const char *dp = localeconv()->decimal_point;
+    print_message("locale %s, decimal point '%s'\n", setlocale(LC_NUMERIC, NULL), dp);
+    if (strcmp(dp, ",") == 0) /* the locale is really in force: strtod stops at '.' */
+        assert_true(strtod("2.5", NULL) == 2.0);
+    csv_table t;
+    csv_error e;
+    assert_int_equal(parse("a,b\n2.5,-0.125e1\n", CSV_HEADER_AUTO, &t, &e), CSV_OK);
+    assert_true(t.data[0] == 2.5 && t.data[1] == -1.25);
+    csv_free(&t);
+    assert_int_equal(parse("a;b\n1;2,5\n", CSV_HEADER_AUTO, &t, &e), CSV_ENOTNUM);
+    char buf[NUM_BUF];
+    assert_string_equal(num_format(2.5, buf), "2.5");
+    setlocale(LC_ALL, "C");
+}
+
+/* Random and truncated inputs never crash and always clean up. */
+static void test_garbage(void **state)
+{
+    (void)state;
+    uint64_t s = 0x9E3779B97F4A7C15u;
+    const char alphabet[] = "0123456789.,-+eE\" \t\r\nnaix";
+    char buf[64];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len = (size_t)(iter % 64);
+        for (size_t i = 0; i < len; i++) {
+            s = s * 6364136223846793005u + 1442695040888963407u;
+            buf[i] = alphabet[(s >> 33) % (sizeof alphabet - 1)];
+        }
+        csv_table t;
+        csv_error e;
+        csv_errcode c = csv_parse(buf, len, NULL, &t, &e);
+        if (c == CSV_OK) {
+            assert_non_null(t.data);
+            assert_true(t.rows > 0 && t.cols > 0);
+            for (size_t i = 0; i < t.rows * t.cols; i++)
+                assert_true(isfinite(t.data[i]));
+            csv_free(&t);
+        } else {
+            assert_true(e.line >= 1 && e.col >= 1 && e.msg[0] != '\0');
+            assert_null(t.data);
+        }
+    }
+    const char *good = "\"x\",y\r\n1.5,\"2\"\r\n3,4\r\n";
+    for (size_t n = 0; n <= strlen(good); n++) {
+        csv_table t;
+        csv_error e;
+        if (csv_parse(good, n, NULL, &t, &e) == CSV_OK)
+            csv_free(&t);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_header_detection), cmocka_unit_test(test_dialects), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_numbers),          cmocka_unit_test(test_locale),   cmocka_unit_test(test_garbage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
