@@ -306,7 +306,7 @@ typedef struct mlp2_train_config {
 typedef struct mlp2_train_report {
     size_t epochs_run;        /* epochs completed */
     size_t best_epoch;        /* epoch whose parameters the model holds at the end (0: the initial ones) */
-    double best_loss;         /* the monitored loss at best_epoch */
+    double best_loss;         /* the monitored loss at best_epoch (NaN for epoch 0) */
     double final_train_loss;  /* mean training loss of the last completed epoch (NaN if none) */
     double final_val_loss;    /* validation loss after the last completed epoch (NaN if none) */
     mlp2_stop_reason reason;
@@ -322,13 +322,16 @@ MLP2_API mlp2_train_config mlp2_train_defaults(void);
  * Mini-batch training of net on (X, Y), with an optional validation set.
  * @param[in]  X, Y       m x n_in and m x n_out, row-major, finite; m > 0
  * @param[in]  Xv, Yv     m_val rows for validation, or NULL with m_val == 0
- * @param[out] report     may be NULL
+ * @param[out] report     may be NULL; written when training ran (MLP2_OK, or
+ *                        MLP2_ENONFINITE with reason MLP2_STOP_NONFINITE),
+ *                        untouched on every other failure
  * Every epoch: the rows are visited in a fresh seeded permutation (or in
  * order), in batches of batch_size (the last one may be shorter); each batch
  * takes one optimizer step on its mean loss.  The epoch's train loss is the
  * mean of the batch losses (each measured before its step) weighted by batch
  * rows.  The monitored loss is the validation loss when there is a
- * validation set, otherwise the epoch's train loss.  When patience > 0 the
+ * validation set, otherwise the epoch's train loss; the first completed
+ * epoch always counts as an improvement.  When patience > 0 the
  * parameters of the best monitored epoch are restored at the end, whatever
  * ended training.  Same inputs and seed: bit-identical result.
  * All memory is allocated once at the start.
@@ -337,7 +340,8 @@ MLP2_API mlp2_train_config mlp2_train_defaults(void);
  *          MLP2_ENONFINITE (non-finite data: nothing changes; a loss or
  *          update that is not finite mid-training: the model keeps the last
  *          finite parameters, or the best ones when patience > 0);
- *          MLP2_ENOMEM (model unchanged).
+ *          MLP2_ERANGE (m times a width overflows, or a batch above INT_MAX
+ *          rows: model unchanged); MLP2_ENOMEM (model unchanged).
  */
 MLP2_API mlp2_status mlp2_train(mlp2 *net, const mlp2_train_config *cfg, size_t m, const double *X,
                                 const double *Y, size_t m_val, const double *Xv, const double *Yv,

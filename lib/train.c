@@ -1,0 +1,248 @@
+/* train.c - mini-batch training: seeded shuffling, an optimizer step per
+ * batch, step decay of the learning rate, validation with early stopping,
+ * a per-epoch callback, and a report.  Everything is allocated once, before
+ * the first batch. */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+mlp2_train_config mlp2_train_defaults(void)
+{
+    return (mlp2_train_config){
+        .epochs = 100,
+        .batch_size = 32,
+        .shuffle = 1,
+        .seed = 0,
+        .optim = mlp2_optim_defaults(MLP2_OPTIM_ADAM),
+        .lr_step = 0,
+        .lr_gamma = 1.0,
+        .patience = 0,
+        .min_delta = 0.0,
+        .on_epoch = NULL,
+        .user = NULL,
+        .cancel = NULL,
+    };
+}
+
+/* Everything a run needs, made once. */
+typedef struct {
+    mlp2_workspace *ws; /* rows: max(batch, min(m_val, 1024)); ws->grad is the gradient */
+    mlp2_optim *opt;
+    double *block;      /* Xb | Yb | best, one allocation */
+    double *Xb, *Yb;    /* batch x n_in, batch x n_out: the gathered rows (shuffle only) */
+    double *best;       /* n_params: the best parameters seen (patience > 0 only) */
+    size_t *perm;       /* m row indices (shuffle only) */
+} run_mem;
+
+static void run_free(run_mem *r)
+{
+    mlp2_workspace_free(r->ws);
+    mlp2_optim_free(r->opt);
+    mlp2__free(r->block);
+    mlp2__free(r->perm);
+}
+
+/* The training-loop fields of cfg (the optimizer's are checked by
+ * mlp2_optim_create). */
+static bool config_ok(const mlp2_train_config *c)
+{
+    if (c->epochs == 0 || c->batch_size == 0)
+        return false;
+    if (c->lr_step > 0 && !(c->lr_gamma > 0.0 && c->lr_gamma <= 1.0)) /* false for NaN */
+        return false;
+    return isfinite(c->min_delta) && c->min_delta >= 0.0;
+}
+
+/* rows x cols doubles, finite; ERANGE when rows*cols overflows */
+static mlp2_status check_data(size_t rows, size_t cols, const double *A)
+{
+    size_t n;
+    if (!mlp2__mul(rows, cols, &n))
+        return MLP2_FAIL(MLP2_ERANGE);
+    return mlp2__all_finite(n, A) ? MLP2_OK : MLP2_FAIL(MLP2_ENONFINITE);
+}
+
+static mlp2_status run_alloc(run_mem *r, const mlp2 *net, const mlp2_train_config *cfg, size_t m,
+                             size_t batch, size_t m_val)
+{
+    mlp2_status st = mlp2_optim_create(&r->opt, net, &cfg->optim);
+    if (st != MLP2_OK)
+        return st;
+    /* validation goes through the same workspace in chunks of its rows */
+    const size_t val_rows = m_val < 1024 ? m_val : 1024;
+    st = mlp2_workspace_create(&r->ws, net, batch > val_rows ? batch : val_rows);
+    if (st != MLP2_OK)
+        return st;
+    size_t nx = 0, ny = 0, nb = 0, total;
+    if (cfg->shuffle && (!mlp2__mul(batch, net->n_in, &nx) || !mlp2__mul(batch, net->n_out, &ny)))
+        return MLP2_FAIL(MLP2_ERANGE);
+    if (cfg->patience > 0)
+        nb = net->n_params;
+    if (!mlp2__add(nx, ny, &total) || !mlp2__add(total, nb, &total))
+        return MLP2_FAIL(MLP2_ERANGE);
+    if (total > 0) {
+        r->block = mlp2__alloc_array(total, sizeof(double));
+        if (!r->block)
+            return MLP2_FAIL(MLP2_ENOMEM);
+        r->Xb = r->block;
+        r->Yb = r->block + nx;
+        r->best = nb ? r->block + nx + ny : NULL;
+    }
+    if (cfg->shuffle) {
+        r->perm = mlp2__alloc_array(m, sizeof(size_t));
+        if (!r->perm)
+            return MLP2_FAIL(MLP2_ENOMEM);
+    }
+    return MLP2_OK;
+}
+
+/* A fresh uniform permutation of 0..m-1 (Fisher-Yates, from the identity). */
+static void shuffle(mlp2_rng *rng, size_t m, size_t *perm)
+{
+    for (size_t i = 0; i < m; i++)
+        perm[i] = i;
+    for (size_t i = m - 1; i > 0; i--) {
+        const size_t j = (size_t)mlp2__rng_below(rng, (uint64_t)i + 1);
+        const size_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* Rows idx[0..rows) of A (cols wide) into B, contiguous. */
+static void gather(size_t rows, size_t cols, const size_t *idx, const double *A, double *B)
+{
+    for (size_t i = 0; i < rows; i++)
+        memcpy(B + i * cols, A + idx[i] * cols, cols * sizeof(double));
+}
+
+/* What happened during one epoch's batches. */
+typedef enum { EPOCH_DONE, EPOCH_CANCELLED, EPOCH_NONFINITE } epoch_end;
+
+/* One pass over the data: a batch at a time, loss and gradient at the
+ * current parameters, then one optimizer step.  *train_loss: the mean of the
+ * batch losses weighted by batch rows. */
+static epoch_end run_epoch(mlp2 *net, const mlp2_train_config *cfg, run_mem *r, mlp2_rng *rng,
+                           size_t m, size_t batch, const double *X, const double *Y,
+                           double *train_loss)
+{
+    const size_t ni = net->n_in, no = net->n_out;
+    if (cfg->shuffle)
+        shuffle(rng, m, r->perm);
+    double sum = 0.0; /* sum over batches of loss * rows */
+    for (size_t r0 = 0; r0 < m; r0 += batch) {
+        const size_t rows = m - r0 < batch ? m - r0 : batch;
+        const double *Xb = X + r0 * ni, *Yb = Y + r0 * no;
+        if (cfg->shuffle) {
+            gather(rows, ni, r->perm + r0, X, r->Xb);
+            gather(rows, no, r->perm + r0, Y, r->Yb);
+            Xb = r->Xb;
+            Yb = r->Yb;
+        }
+        double L;
+        /* L = 1/(2 rows) ||A2 - Yb||^2 and its gradient, at the current theta */
+        if (mlp2__loss_grad(net, r->ws, rows, Xb, Yb, &L, r->ws->grad) != MLP2_OK ||
+            mlp2_optim_step(r->opt, net, r->ws->grad) != MLP2_OK)
+            return EPOCH_NONFINITE;
+        sum += L * (double)rows;
+        if (cfg->cancel && *cfg->cancel)
+            return EPOCH_CANCELLED;
+    }
+    *train_loss = sum / (double)m;
+    return isfinite(*train_loss) ? EPOCH_DONE : EPOCH_NONFINITE;
+}
+
+mlp2_status mlp2_train(mlp2 *net, const mlp2_train_config *cfg, size_t m, const double *X,
+                       const double *Y, size_t m_val, const double *Xv, const double *Yv,
+                       mlp2_train_report *report)
+{
+    /* arguments and configuration, then the data, then memory; the model is
+     * not touched before all of them succeed */
+    if (!net || !cfg || !X || !Y || m == 0 || (m_val == 0) != (Xv == NULL) ||
+        (m_val == 0) != (Yv == NULL) || !config_ok(cfg))
+        return MLP2_FAIL(MLP2_EINVAL);
+    mlp2_status st;
+    run_mem r = {0};
+    const size_t batch = cfg->batch_size < m ? cfg->batch_size : m;
+    if ((st = run_alloc(&r, net, cfg, m, batch, m_val)) != MLP2_OK ||
+        (st = check_data(m, net->n_in, X)) != MLP2_OK ||
+        (st = check_data(m, net->n_out, Y)) != MLP2_OK ||
+        (m_val > 0 && ((st = check_data(m_val, net->n_in, Xv)) != MLP2_OK ||
+                       (st = check_data(m_val, net->n_out, Yv)) != MLP2_OK))) {
+        run_free(&r);
+        return st;
+    }
+
+    mlp2_rng rng;
+    mlp2__rng_seed(&rng, cfg->seed);
+    const size_t n = net->n_params;
+    mlp2_train_report rep = {
+        .best_epoch = 0,
+        .best_loss = NAN, /* epoch 0 (the initial parameters) is not measured */
+        .final_train_loss = NAN,
+        .final_val_loss = NAN,
+        .reason = MLP2_STOP_EPOCHS,
+    };
+    if (r.best)
+        memcpy(r.best, net->theta, n * sizeof(double));
+    double best = INFINITY; /* the monitored loss to beat; the first epoch always does */
+    double lr = cfg->optim.lr;
+    size_t stale = 0; /* epochs since the last improvement */
+
+    for (size_t epoch = 1; epoch <= cfg->epochs; epoch++) {
+        double train_loss = NAN, val_loss = NAN;
+        const epoch_end e = run_epoch(net, cfg, &r, &rng, m, batch, X, Y, &train_loss);
+        if (e == EPOCH_CANCELLED) {
+            rep.reason = MLP2_STOP_CANCELLED;
+            break;
+        }
+        /* the validation loss at the epoch's final parameters */
+        if (e == EPOCH_NONFINITE ||
+            (m_val > 0 && mlp2__loss_grad(net, r.ws, m_val, Xv, Yv, &val_loss, NULL) != MLP2_OK)) {
+            rep.reason = MLP2_STOP_NONFINITE;
+            break;
+        }
+        rep.epochs_run = epoch;
+        rep.final_train_loss = train_loss;
+        rep.final_val_loss = val_loss;
+        const double monitored = m_val > 0 ? val_loss : train_loss;
+        if (monitored < best - cfg->min_delta) {
+            best = monitored;
+            stale = 0;
+            if (r.best) {
+                memcpy(r.best, net->theta, n * sizeof(double));
+                rep.best_epoch = epoch;
+                rep.best_loss = monitored;
+            }
+        } else {
+            stale++;
+        }
+        if (!r.best) { /* no restore: the model holds this epoch's parameters */
+            rep.best_epoch = epoch;
+            rep.best_loss = monitored;
+        }
+
+        if (cfg->on_epoch && cfg->on_epoch(cfg->user, epoch, train_loss, val_loss)) {
+            rep.reason = MLP2_STOP_CALLBACK;
+            break;
+        }
+        if (cfg->patience > 0 && stale >= cfg->patience) {
+            rep.reason = MLP2_STOP_EARLY;
+            break;
+        }
+        /* step decay (torch's StepLR): lr *= gamma after every lr_step epochs;
+         * an lr that would underflow to 0 is kept */
+        if (cfg->lr_step > 0 && epoch % cfg->lr_step == 0 && lr * cfg->lr_gamma > 0.0) {
+            lr *= cfg->lr_gamma;
+            mlp2_optim_set_lr(r.opt, lr);
+        }
+    }
+
+    if (r.best)
+        memcpy(net->theta, r.best, n * sizeof(double));
+    run_free(&r);
+    if (report)
+        *report = rep;
+    return rep.reason == MLP2_STOP_NONFINITE ? MLP2_FAIL(MLP2_ENONFINITE) : MLP2_OK;
+}
