@@ -1,0 +1,331 @@
+/* fuzz_api.c - arbitrary sizes, parameters, data and hyper-parameters
+ * through create / set_params / workspace / predict / loss_grad / sgd_step /
+ * optimizer steps / train.
+ *
+ * The bytes are decoded into small sizes (so that every input runs fast)
+ * and into doubles that are mostly ordinary, sometimes raw bit patterns and
+ * sometimes chosen specials (NaN, +-Inf, +-0, DBL_MAX, subnormals).  Every
+ * call must either succeed with finite outputs or return a status the header
+ * documents for it; a failed call leaves the parameters as they were; the
+ * status for a non-finite input or a bad hyper-parameter is the exact one
+ * documented; predict and loss_grad agree on the loss; and nothing leaks
+ * (the counting allocator is back to zero live blocks at the end).  Any
+ * violation aborts. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mlp2.h>
+
+#include "countalloc.h"
+
+/* NAN and INFINITY are float constants: spelled as doubles, clang's
+ * -Wdouble-promotion stays quiet */
+#define DNAN ((double)NAN)
+#define DINF ((double)INFINITY)
+
+#define CHECK(cond)                                                             \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "fuzz_api: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+            abort();                                                            \
+        }                                                                       \
+    } while (0)
+
+typedef struct reader {
+    const uint8_t *p;
+    size_t n;
+} reader;
+
+static uint8_t u8(reader *r)
+{
+    if (r->n == 0)
+        return 0;
+    r->n--;
+    return *r->p++;
+}
+
+static uint64_t u64(reader *r)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)u8(r) << (8 * i);
+    return v;
+}
+
+/* A double: 3/4 of the time an ordinary value in about [-8, 8) with 16
+ * bits of fraction, else a raw bit pattern or a special value. */
+static double val(reader *r)
+{
+    static const double special[16] = {
+        0.0, -0.0, DNAN, DINF, -DINF, DBL_MAX, -DBL_MAX, DBL_MIN,
+        DBL_TRUE_MIN, 1e300, -1e300, 1e-300, 1e154, 709.5, -745.0, 1.0,
+    };
+    const uint8_t b = u8(r);
+    if (b < 192) {
+        const unsigned frac = (unsigned)u8(r) << 8 | u8(r);
+        return ((double)b - 96.0) / 12.0 + (double)frac / 65536.0 / 12.0;
+    }
+    if (b < 224) {
+        uint64_t u = u64(r);
+        double x;
+        memcpy(&x, &u, sizeof x);
+        return x;
+    }
+    return special[b & 15];
+}
+
+static bool all_finite(const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return false;
+    return true;
+}
+
+static void fill(reader *r, double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = val(r);
+}
+
+static bool valid_optim(const mlp2_optim_config *c)
+{
+    if (!(isfinite(c->lr) && c->lr > 0) || !(isfinite(c->weight_decay) && c->weight_decay >= 0))
+        return false;
+    switch (c->kind) {
+    case MLP2_OPTIM_SGD: return true;
+    case MLP2_OPTIM_MOMENTUM: return c->momentum >= 0 && c->momentum < 1;
+    case MLP2_OPTIM_ADAM:
+        return c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1 && isfinite(c->eps) && c->eps > 0;
+    }
+    return false;
+}
+
+static ca_state ca;
+
+typedef struct run {
+    mlp2 *net;
+    mlp2_workspace *ws;
+    size_t ni, nh, no, np, m;
+    double *X, *Y, *Yp, *grad, *before, *after;
+    bool finite_data;
+} run;
+
+/* The parameters are as they were before the last call. */
+static void check_unchanged(run *u)
+{
+    CHECK(mlp2_get_params(u->net, u->after) == MLP2_OK);
+    CHECK(memcmp(u->before, u->after, u->np * sizeof(double)) == 0);
+}
+
+static void snap(run *u)
+{
+    CHECK(mlp2_get_params(u->net, u->before) == MLP2_OK);
+}
+
+static void forward_backward(run *u)
+{
+    /* predict */
+    snap(u);
+    mlp2_status st = mlp2_predict(u->net, u->ws, u->m, u->X, u->Yp);
+    check_unchanged(u);
+    if (!u->finite_data && !all_finite(u->X, u->m * u->ni))
+        CHECK(st == MLP2_ENONFINITE);
+    CHECK(st == MLP2_OK || st == MLP2_ENONFINITE);
+    if (st == MLP2_OK)
+        CHECK(all_finite(u->Yp, u->m * u->no));
+    const bool pred_ok = st == MLP2_OK;
+
+    /* loss and gradient */
+    double loss = DNAN;
+    st = mlp2_loss_grad(u->net, u->ws, u->m, u->X, u->Y, &loss, u->grad);
+    check_unchanged(u);
+    if (!u->finite_data)
+        CHECK(st == MLP2_ENONFINITE);
+    CHECK(st == MLP2_OK || st == MLP2_ENONFINITE);
+    if (st == MLP2_OK) {
+        CHECK(isfinite(loss) && loss >= 0);
+        CHECK(all_finite(u->grad, u->np));
+        if (pred_ok && loss < 1e200) {
+            /* the loss of predict's output, computed plainly */
+            double sse = 0;
+            for (size_t i = 0; i < u->m * u->no; i++)
+                sse += (u->Yp[i] - u->Y[i]) * (u->Yp[i] - u->Y[i]);
+            const double ref = sse / (2.0 * (double)u->m);
+            CHECK(fabs(ref - loss) <= 1e-9 * fabs(ref) + 1e-300);
+        }
+    }
+    /* loss only */
+    double loss2 = DNAN;
+    mlp2_status st2 = mlp2_loss_grad(u->net, u->ws, u->m, u->X, u->Y, &loss2, NULL);
+    CHECK(st2 == MLP2_OK || st2 == MLP2_ENONFINITE);
+    if (st == MLP2_OK && st2 == MLP2_OK)
+        CHECK(memcmp(&loss, &loss2, sizeof loss) == 0);
+}
+
+static void one_input(reader *r)
+{
+    run u = {0};
+    u.ni = 1 + u8(r) % 6;
+    u.nh = 1 + u8(r) % 8;
+    u.no = 1 + u8(r) % 4;
+    u.m = 1 + u8(r) % 12;
+    const size_t max_batch = u8(r) % 14; /* 0: ws == NULL */
+    const uint64_t seed = u64(r);
+    CHECK(mlp2_create(&u.net, u.ni, u.nh, u.no, seed) == MLP2_OK);
+    u.np = mlp2_n_params(u.net);
+    CHECK(u.np == u.ni * u.nh + u.nh + u.nh * u.no + u.no);
+    if (max_batch > 0) {
+        CHECK(mlp2_workspace_create(&u.ws, u.net, max_batch) == MLP2_OK);
+        CHECK(mlp2_workspace_max_batch(u.ws) == max_batch);
+    }
+    double *theta = malloc(u.np * sizeof(double));
+    u.grad = malloc(u.np * sizeof(double));
+    u.before = malloc(u.np * sizeof(double));
+    u.after = malloc(u.np * sizeof(double));
+    u.X = malloc(u.m * u.ni * sizeof(double));
+    u.Y = malloc(u.m * u.no * sizeof(double));
+    u.Yp = malloc(u.m * u.no * sizeof(double));
+    CHECK(theta && u.grad && u.before && u.after && u.X && u.Y && u.Yp);
+
+    /* parameters: the seeded ones, or decoded ones through set_params */
+    if (u8(r) & 1) {
+        fill(r, theta, u.np);
+        snap(&u);
+        mlp2_status st = mlp2_set_params(u.net, theta);
+        if (all_finite(theta, u.np)) {
+            CHECK(st == MLP2_OK);
+            CHECK(mlp2_get_params(u.net, u.after) == MLP2_OK);
+            CHECK(memcmp(theta, u.after, u.np * sizeof(double)) == 0);
+        } else {
+            CHECK(st == MLP2_ENONFINITE);
+            check_unchanged(&u);
+        }
+    }
+    fill(r, u.X, u.m * u.ni);
+    fill(r, u.Y, u.m * u.no);
+    u.finite_data = all_finite(u.X, u.m * u.ni) && all_finite(u.Y, u.m * u.no);
+
+    forward_backward(&u);
+
+    /* plain gradient steps */
+    const int sgd_steps = u8(r) % 4;
+    for (int s = 0; s < sgd_steps; s++) {
+        const double lr = val(r);
+        double loss = DNAN;
+        snap(&u);
+        mlp2_status st = mlp2_sgd_step(u.net, u.ws, u.m, u.X, u.Y, lr, &loss);
+        if (!u.finite_data || !isfinite(lr))
+            CHECK(st == MLP2_ENONFINITE);
+        else if (!(lr > 0))
+            CHECK(st == MLP2_EINVAL);
+        CHECK(st == MLP2_OK || st == MLP2_ENONFINITE || st == MLP2_EINVAL);
+        if (st == MLP2_OK) {
+            CHECK(isfinite(loss));
+            CHECK(mlp2_get_params(u.net, u.after) == MLP2_OK);
+            CHECK(all_finite(u.after, u.np));
+        } else {
+            check_unchanged(&u);
+        }
+    }
+
+    /* an optimizer with decoded hyper-parameters */
+    mlp2_optim_config oc = {
+        .kind = (mlp2_optim_kind)(u8(r) % 4), /* 3 is not a kind */
+        .lr = val(r), .momentum = val(r), .beta1 = val(r), .beta2 = val(r),
+        .eps = val(r), .weight_decay = val(r),
+    };
+    if (u8(r) & 1) { /* often the defaults, so that steps happen */
+        const double lr = oc.lr;
+        oc = mlp2_optim_defaults(oc.kind);
+        if (isfinite(lr) && lr > 0 && lr < 10)
+            oc.lr = lr;
+    }
+    mlp2_optim *opt = NULL;
+    mlp2_status st = mlp2_optim_create(&opt, u.net, &oc);
+    CHECK(st == (valid_optim(&oc) ? MLP2_OK : MLP2_EINVAL));
+    const int opt_steps = u8(r) % 5;
+    for (int s = 0; s < opt_steps && opt; s++) {
+        /* the gradient at the current parameters, or decoded values */
+        if (u8(r) & 1 || mlp2_loss_grad(u.net, u.ws, u.m, u.X, u.Y, NULL, u.grad) != MLP2_OK)
+            fill(r, u.grad, u.np);
+        const uint64_t t = mlp2_optim_steps(opt);
+        snap(&u);
+        st = mlp2_optim_step(opt, u.net, u.grad);
+        if (!all_finite(u.grad, u.np))
+            CHECK(st == MLP2_ENONFINITE);
+        CHECK(st == MLP2_OK || st == MLP2_ENONFINITE);
+        if (st == MLP2_OK) {
+            CHECK(mlp2_optim_steps(opt) == t + 1);
+            CHECK(mlp2_get_params(u.net, u.after) == MLP2_OK);
+            CHECK(all_finite(u.after, u.np));
+        } else {
+            CHECK(mlp2_optim_steps(opt) == t);
+            check_unchanged(&u);
+        }
+    }
+    mlp2_optim_free(opt);
+
+    forward_backward(&u);
+
+    /* a short training run */
+    if (u8(r) & 1) {
+        mlp2_train_config tc = mlp2_train_defaults();
+        tc.epochs = 1 + u8(r) % 3;
+        tc.batch_size = 1 + u8(r) % (u.m + 1);
+        tc.shuffle = u8(r) & 1;
+        tc.seed = u8(r);
+        tc.optim = oc;
+        tc.patience = u8(r) % 3;
+        tc.lr_step = u8(r) % 3;
+        tc.lr_gamma = val(r);
+        tc.min_delta = fabs(val(r));
+        const size_t m_val = u8(r) % 3 ? 0 : u.m;
+        const bool cfg_ok = valid_optim(&oc) && (tc.lr_step == 0 || (tc.lr_gamma > 0 && tc.lr_gamma <= 1)) &&
+                            isfinite(tc.min_delta);
+        mlp2_train_report rep;
+        snap(&u);
+        st = mlp2_train(u.net, &tc, u.m, u.X, u.Y, m_val, m_val ? u.X : NULL, m_val ? u.Y : NULL, &rep);
+        if (!cfg_ok)
+            CHECK(st == MLP2_EINVAL);
+        else if (!u.finite_data)
+            CHECK(st == MLP2_ENONFINITE);
+        CHECK(st == MLP2_OK || st == MLP2_ENONFINITE || st == MLP2_EINVAL);
+        if (st == MLP2_EINVAL || (st == MLP2_ENONFINITE && !u.finite_data))
+            check_unchanged(&u);
+        /* whatever happened, the model holds finite parameters */
+        CHECK(mlp2_get_params(u.net, u.after) == MLP2_OK);
+        CHECK(all_finite(u.after, u.np));
+        if (st == MLP2_OK)
+            CHECK(rep.epochs_run >= 1 && rep.epochs_run <= tc.epochs);
+    }
+
+    free(theta);
+    free(u.grad);
+    free(u.before);
+    free(u.after);
+    free(u.X);
+    free(u.Y);
+    free(u.Yp);
+    mlp2_workspace_free(u.ws);
+    mlp2_free(u.net);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static bool installed;
+    if (!installed) {
+        ca_install(&ca);
+        installed = true;
+    }
+    reader r = {data, size};
+    one_input(&r);
+    CHECK(ca.live == 0);
+    CHECK(ca.bad_frees == 0);
+    return 0;
+}
