@@ -1098,7 +1098,7 @@ static int run_train(train_opts *o, train_state *s)
                       p->done, o->output);
         else
             cli_error("training failed: %s; %s was not written", mlp2_strerror(st), o->output);
-        return st == MLP2_EINVAL ? EXIT_USAGE : EXIT_TRAIN;
+        return st == MLP2_EINVAL ? EXIT_USAGE : st == MLP2_ERANGE ? EXIT_DATA : EXIT_TRAIN;
     }
     if (rep.reason == MLP2_STOP_CANCELLED && !o->save_on_interrupt) {
         cli_error("interrupted during epoch %zu: nothing saved (--save-on-interrupt keeps the model reached)",

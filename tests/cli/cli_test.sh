@@ -5,11 +5,21 @@
 # Only exit codes, messages and numbers are checked, never wall-clock time.
 set -euo pipefail
 export LC_ALL=C
-MLP2=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")  # absolute: the tests cd away
+MLP2_BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")  # absolute: the tests cd away
 CASE=$2
+SRC=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
+
+# Under `meson test --setup valgrind` every run of the command is checked by
+# memcheck too (exit 99 on an error, which no expected exit code matches).
+VG=()
+if [[ -n ${MLP2_UNDER_VALGRIND:-} ]]; then
+  VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+      --suppressions="$SRC/../valgrind.supp")
+fi
+mlp2() { "${VG[@]}" "$MLP2_BIN" "$@"; }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -47,65 +57,65 @@ mse_of() { awk -v n="$2" '$1 == n { print $2 }' "$1"; }
 gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }' || fail "$1 is not > $2"; }
 
 case_help() {
-  expect 0 "$MLP2" --help; has out.txt '^Usage: mlp2 COMMAND'; has out.txt '^  3 +bad data'
-  expect 0 "$MLP2" --version; has out.txt '^mlp2 [0-9]+\.[0-9]+\.[0-9]+'
+  expect 0 mlp2 --help; has out.txt '^Usage: mlp2 COMMAND'; has out.txt '^  3 +bad data'
+  expect 0 mlp2 --version; has out.txt '^mlp2 [0-9]+\.[0-9]+\.[0-9]+'
   for c in train eval predict info; do
-    expect 0 "$MLP2" "$c" --help; has out.txt "^Usage: mlp2 $c"; has out.txt '^Exit status:'
-    expect 0 "$MLP2" "$c" -h
-    expect 2 "$MLP2" "$c" --no-such-option; has err.txt "unknown option '--no-such-option'"
+    expect 0 mlp2 "$c" --help; has out.txt "^Usage: mlp2 $c"; has out.txt '^Exit status:'
+    expect 0 mlp2 "$c" -h
+    expect 2 mlp2 "$c" --no-such-option; has err.txt "unknown option '--no-such-option'"
   done
-  expect 2 "$MLP2"
-  expect 2 "$MLP2" frobnicate; has err.txt "unknown command 'frobnicate'"
-  expect 2 "$MLP2" --frob
-  expect 2 "$MLP2" train;  has err.txt 'missing -o MODEL'
-  expect 2 "$MLP2" train -o m.mlp2 --epochs 0; has err.txt "invalid value '0' for --epochs"
-  expect 2 "$MLP2" train -o m.mlp2 --lr abc
-  expect 2 "$MLP2" train -o m.mlp2 --lr -1
-  expect 2 "$MLP2" train -o m.mlp2 --val 1
-  expect 2 "$MLP2" train -o m.mlp2 --optim rmsprop; has err.txt "unknown optimizer 'rmsprop'"
-  expect 2 "$MLP2" train -o m.mlp2 --hidden; has err.txt "needs a value"
-  expect 2 "$MLP2" train -o m.mlp2 --quiet=yes; has err.txt "takes no value"
-  expect 2 "$MLP2" eval data.csv; has err.txt 'missing -m MODEL'
-  expect 2 "$MLP2" predict -m m.mlp2; has err.txt 'missing DATA.csv'
-  expect 2 "$MLP2" info
+  expect 2 mlp2
+  expect 2 mlp2 frobnicate; has err.txt "unknown command 'frobnicate'"
+  expect 2 mlp2 --frob
+  expect 2 mlp2 train;  has err.txt 'missing -o MODEL'
+  expect 2 mlp2 train -o m.mlp2 --epochs 0; has err.txt "invalid value '0' for --epochs"
+  expect 2 mlp2 train -o m.mlp2 --lr abc
+  expect 2 mlp2 train -o m.mlp2 --lr -1
+  expect 2 mlp2 train -o m.mlp2 --val 1
+  expect 2 mlp2 train -o m.mlp2 --optim rmsprop; has err.txt "unknown optimizer 'rmsprop'"
+  expect 2 mlp2 train -o m.mlp2 --hidden; has err.txt "needs a value"
+  expect 2 mlp2 train -o m.mlp2 --quiet=yes; has err.txt "takes no value"
+  expect 2 mlp2 eval data.csv; has err.txt 'missing -m MODEL'
+  expect 2 mlp2 predict -m m.mlp2; has err.txt 'missing DATA.csv'
+  expect 2 mlp2 info
   [[ ! -e m.mlp2 ]] || fail "a usage error wrote a model"
 }
 
 case_train_eval() {
   make_data
-  expect 0 "$MLP2" train data.csv -o m.mlp2 --epochs 400 --seed 7
+  expect 0 mlp2 train data.csv -o m.mlp2 --epochs 400 --seed 7
   has out.txt '^best epoch: [0-9]+'
   has out.txt '^train \(180 rows\)'; has out.txt '^validation \(45 rows\)'
   has out.txt '^model written to m.mlp2$'
   has err.txt '^epoch=400/400 train_loss=[0-9.e+-]+ val_loss=[0-9.e+-]+ '
   [[ $(grep -c '^epoch=' err.txt) == 400 ]] || fail "expected one progress record per epoch"
-  expect 0 "$MLP2" eval -m m.mlp2 data.csv
+  expect 0 mlp2 eval -m m.mlp2 data.csv
   has out.txt '^  target +MSE +RMSE +MAE +R\^2'
   r2=$(r2_of out.txt y); echo "R^2 = $r2"
   # the trivial predictor (the mean) has R^2 = 0
   gt "$r2" 0.9
   # the same run again gives the same bits
-  expect 0 "$MLP2" train data.csv -o m2.mlp2 --epochs 400 --seed 7 -q
+  expect 0 mlp2 train data.csv -o m2.mlp2 --epochs 400 --seed 7 -q
   cmp m.mlp2 m2.mlp2 || fail "same data and seed gave different model files"
   # other optimizers and options also learn
-  expect 0 "$MLP2" train data.csv -o m3.mlp2 --optim momentum --lr 0.05 --epochs 300 --batch 16 --val 0.1 \
+  expect 0 mlp2 train data.csv -o m3.mlp2 --optim momentum --lr 0.05 --epochs 300 --batch 16 --val 0.1 \
     --lr-step 100 --lr-gamma 0.5 --weight-decay 1e-6 --threads 1 -q
-  expect 0 "$MLP2" eval -m m3.mlp2 data.csv; gt "$(r2_of out.txt y)" 0.8
-  expect 0 "$MLP2" train data.csv -o m4.mlp2 --val 0 --epochs 2000 --patience 20 -q
+  expect 0 mlp2 eval -m m3.mlp2 data.csv; gt "$(r2_of out.txt y)" 0.8
+  expect 0 mlp2 train data.csv -o m4.mlp2 --val 0 --epochs 2000 --patience 20 -q
   has out.txt 'finished after [0-9]+ epochs'
-  expect 0 "$MLP2" info m4.mlp2; has out.txt '^  patience +20$'; has out.txt '^  rows_val +0$'
+  expect 0 mlp2 info m4.mlp2; has out.txt '^  patience +20$'; has out.txt '^  rows_val +0$'
   # --no-scale is stored and still works
-  expect 0 "$MLP2" train data.csv -o m5.mlp2 --no-scale --epochs 300 -q
-  expect 0 "$MLP2" info m5.mlp2; has out.txt '^scaling: +none'
-  expect 0 "$MLP2" info m.mlp2
+  expect 0 mlp2 train data.csv -o m5.mlp2 --no-scale --epochs 300 -q
+  expect 0 mlp2 info m5.mlp2; has out.txt '^scaling: +none'
+  expect 0 mlp2 info m.mlp2
   has out.txt '^network: +2-3-1'; has out.txt '^parameters: +13$'; has out.txt '^format version: +1$'
   has out.txt '^  input +a +1 '; has out.txt '^  target +y +3 '; has out.txt '^  seed +7$'
   # a validation file
   head -1 data.csv > val.csv; awk 'NR > 1 && NR % 5 == 0' data.csv >> val.csv
-  expect 0 "$MLP2" train data.csv --val-data val.csv -o m6.mlp2 --epochs 200 -q
+  expect 0 mlp2 train data.csv --val-data val.csv -o m6.mlp2 --epochs 200 -q
   has out.txt '^validation \(45 rows\)'
   # plot
-  expect 0 "$MLP2" train data.csv -o m7.mlp2 --epochs 50 --plot curve.svg -q
+  expect 0 mlp2 train data.csv -o m7.mlp2 --epochs 50 --plot curve.svg -q
   has curve.svg '^<svg xmlns="http://www.w3.org/2000/svg"'
   has curve.svg '>epoch</text>'; has curve.svg '>train</text>'; has curve.svg '>validation</text>'
   has curve.svg 'log scale'
@@ -116,23 +126,23 @@ case_train_eval() {
 
 case_multi_target() {
   make_data2
-  expect 0 "$MLP2" train data2.csv -t y1,y2 --hidden 8 -o m.mlp2 --epochs 400 -q
-  expect 0 "$MLP2" eval -m m.mlp2 data2.csv
+  expect 0 mlp2 train data2.csv -t y1,y2 --hidden 8 -o m.mlp2 --epochs 400 -q
+  expect 0 mlp2 eval -m m.mlp2 data2.csv
   gt "$(r2_of out.txt y1)" 0.8; gt "$(r2_of out.txt y2)" 0.8; gt "$(r2_of out.txt overall)" 0.8
   # by 1-based index, repeated option: the same columns, so the same model bits
-  expect 0 "$MLP2" train data2.csv -t 2 -t 4 --hidden 8 -o m2.mlp2 --epochs 400 -q
-  expect 0 "$MLP2" predict -m m.mlp2 data2.csv -o p1.csv
-  expect 0 "$MLP2" predict -m m2.mlp2 data2.csv -o p2.csv
+  expect 0 mlp2 train data2.csv -t 2 -t 4 --hidden 8 -o m2.mlp2 --epochs 400 -q
+  expect 0 mlp2 predict -m m.mlp2 data2.csv -o p1.csv
+  expect 0 mlp2 predict -m m2.mlp2 data2.csv -o p2.csv
   cmp p1.csv p2.csv || fail "-t y1,y2 and -t 2 -t 4 differ"
   head -1 p1.csv | grep -qx 'y1,y2' || fail "predict header"
-  expect 2 "$MLP2" train data2.csv -t y1,y1 -o m3.mlp2; has err.txt 'given twice'
+  expect 2 mlp2 train data2.csv -t y1,y1 -o m3.mlp2; has err.txt 'given twice'
 }
 
 case_predict() {
   make_data
-  expect 0 "$MLP2" train data.csv -o m.mlp2 --epochs 300 -q
-  expect 0 "$MLP2" eval -m m.mlp2 data.csv; mse=$(mse_of out.txt y)
-  expect 0 "$MLP2" predict -m m.mlp2 data.csv; cp out.txt pred.csv
+  expect 0 mlp2 train data.csv -o m.mlp2 --epochs 300 -q
+  expect 0 mlp2 eval -m m.mlp2 data.csv; mse=$(mse_of out.txt y)
+  expect 0 mlp2 predict -m m.mlp2 data.csv; cp out.txt pred.csv
   [[ $(head -1 pred.csv) == y ]] || fail "predict header is '$(head -1 pred.csv)'"
   [[ $(wc -l < pred.csv) == $(wc -l < data.csv) ]] || fail "row count"
   # the MSE of the predictions against the targets is eval's MSE
@@ -142,27 +152,27 @@ case_predict() {
   # targets in the input are ignored; columns are found by name in any order; -o writes a file
   cut -d, -f1,2 data.csv > inputs.csv
   awk -F, '{ print $2 "," $3 "," $1 }' data.csv > shuffled.csv
-  expect 0 "$MLP2" predict -m m.mlp2 inputs.csv -o p2.csv; cmp pred.csv p2.csv
-  expect 0 "$MLP2" predict -m m.mlp2 shuffled.csv; cmp pred.csv out.txt
+  expect 0 mlp2 predict -m m.mlp2 inputs.csv -o p2.csv; cmp pred.csv p2.csv
+  expect 0 mlp2 predict -m m.mlp2 shuffled.csv; cmp pred.csv out.txt
   # without a header: training data's layout, or inputs only
   tail -n +2 data.csv > nohdr.csv; tail -n +2 inputs.csv > nohdr_in.csv
-  expect 0 "$MLP2" predict -m m.mlp2 nohdr.csv; cmp pred.csv out.txt
-  expect 0 "$MLP2" predict -m m.mlp2 --no-header nohdr_in.csv; cmp pred.csv out.txt
-  expect 0 "$MLP2" predict -m m.mlp2 - < data.csv; cmp pred.csv out.txt
+  expect 0 mlp2 predict -m m.mlp2 nohdr.csv; cmp pred.csv out.txt
+  expect 0 mlp2 predict -m m.mlp2 --no-header nohdr_in.csv; cmp pred.csv out.txt
+  expect 0 mlp2 predict -m m.mlp2 - < data.csv; cmp pred.csv out.txt
   # a missing input column
   cut -d, -f1,3 data.csv > missing.csv
-  expect 3 "$MLP2" predict -m m.mlp2 missing.csv; has err.txt '^missing.csv:1:1: no input column named "b"'
-  expect 3 "$MLP2" eval -m m.mlp2 inputs.csv; has err.txt '^inputs.csv:1:1: no target column named "y"'
+  expect 3 mlp2 predict -m m.mlp2 missing.csv; has err.txt '^missing.csv:1:1: no input column named "b"'
+  expect 3 mlp2 eval -m m.mlp2 inputs.csv; has err.txt '^inputs.csv:1:1: no target column named "y"'
   # a model trained without header
-  expect 0 "$MLP2" train nohdr.csv -o m2.mlp2 --epochs 100 -q
-  expect 0 "$MLP2" predict -m m2.mlp2 nohdr_in.csv; [[ $(head -1 out.txt) == c3 ]] || fail "c3 header"
-  expect 0 "$MLP2" eval -m m2.mlp2 nohdr.csv
+  expect 0 mlp2 train nohdr.csv -o m2.mlp2 --epochs 100 -q
+  expect 0 mlp2 predict -m m2.mlp2 nohdr_in.csv; [[ $(head -1 out.txt) == c3 ]] || fail "c3 header"
+  expect 0 mlp2 eval -m m2.mlp2 nohdr.csv
   # bad model files
   printf 'not a model' > bad.mlp2
-  expect 3 "$MLP2" predict -m bad.mlp2 data.csv; has err.txt 'bad.mlp2: not a usable model file'
-  expect 3 "$MLP2" info bad.mlp2
-  expect 4 "$MLP2" info nonexistent.mlp2; has err.txt 'nonexistent.mlp2: cannot read'
-  expect 4 "$MLP2" predict -m m.mlp2 data.csv -o no/such/dir/p.csv
+  expect 3 mlp2 predict -m bad.mlp2 data.csv; has err.txt 'bad.mlp2: not a usable model file'
+  expect 3 mlp2 info bad.mlp2
+  expect 4 mlp2 info nonexistent.mlp2; has err.txt 'nonexistent.mlp2: cannot read'
+  expect 4 mlp2 predict -m m.mlp2 data.csv -o no/such/dir/p.csv
 }
 
 # every bad-data case: message with file:line:column, exit code 3
@@ -170,7 +180,7 @@ case_errors() {
   make_data
   bad() { # bad FILE REGEX [extra options]
     local f=$1 re=$2; shift 2
-    expect 3 "$MLP2" train "$f" -o m.mlp2 "$@"; has err.txt "$re"
+    expect 3 mlp2 train "$f" -o m.mlp2 "$@"; has err.txt "$re"
   }
   printf 'a,b,y\n1,2,3\n4,5\n' > fields.csv;        bad fields.csv '^fields.csv:3:4: expected 3 fields \(as on line 1\), found 2'
   printf 'a,b,y\n1,2,3\n4,5,6,7\n' > fields2.csv;   bad fields2.csv '^fields2.csv:3:7: expected 3 fields \(as on line 1\), found 4'
@@ -206,19 +216,19 @@ case_errors() {
   bad data.csv '^val_bad2.csv:2:5: not a number: "zz"' --val-data val_bad2.csv
   # --header makes a numeric first row a header; --no-header makes a text row data
   printf '1,2,3\n4,5,6\n7,8,9\n' > nums.csv
-  expect 3 "$MLP2" train nums.csv --header --val 0 -o m.mlp2 -t 7; has err.txt 'nums.csv:1:1: target column "7" does not exist|target column 7 does not exist'
-  expect 3 "$MLP2" train data.csv --no-header -o m.mlp2; has err.txt '^data.csv:1:1: not a number: "a"'
+  expect 3 mlp2 train nums.csv --header --val 0 -o m.mlp2 -t 7; has err.txt 'nums.csv:1:1: target column "7" does not exist|target column 7 does not exist'
+  expect 3 mlp2 train data.csv --no-header -o m.mlp2; has err.txt '^data.csv:1:1: not a number: "a"'
   # I/O errors: exit 4
-  expect 4 "$MLP2" train no-such-file.csv -o m.mlp2; has err.txt '^mlp2: no-such-file.csv: cannot open'
-  expect 4 "$MLP2" train data.csv -o no/such/dir/m.mlp2; has err.txt 'no/such/dir/m.mlp2: cannot write there'
-  expect 4 "$MLP2" train . -o m.mlp2
+  expect 4 mlp2 train no-such-file.csv -o m.mlp2; has err.txt '^mlp2: no-such-file.csv: cannot open'
+  expect 4 mlp2 train data.csv -o no/such/dir/m.mlp2; has err.txt 'no/such/dir/m.mlp2: cannot write there'
+  expect 4 mlp2 train . -o m.mlp2
   [[ ! -e m.mlp2 ]] || fail "a failed run wrote a model"
   ls | grep -q 'm.mlp2.' && fail "temporary file left behind"
   # data far too large for memory: a clear error, not a crash (skipped under valgrind)
   if [[ -z ${MLP2_UNDER_VALGRIND:-} ]]; then
     truncate -s 3G big.csv
     local got=0
-    (ulimit -v 1000000; exec "$MLP2" train big.csv -o m.mlp2) >out.txt 2>err.txt || got=$?
+    (ulimit -v 1000000; exec "$MLP2_BIN" train big.csv -o m.mlp2) >out.txt 2>err.txt || got=$?
     [[ $got == 3 ]] || { cat err.txt >&2; fail "big file: exit $got"; }
     has err.txt '^mlp2: big.csv: too large to load into memory'
     rm -f big.csv
@@ -228,22 +238,22 @@ case_errors() {
 # CSV dialects that must all read as the same numbers
 case_csv_dialects() {
   make_data
-  expect 0 "$MLP2" train data.csv -o m.mlp2 --epochs 50 -q
-  expect 0 "$MLP2" predict -m m.mlp2 data.csv; cp out.txt want.csv
+  expect 0 mlp2 train data.csv -o m.mlp2 --epochs 50 -q
+  expect 0 mlp2 predict -m m.mlp2 data.csv; cp out.txt want.csv
   sed 's/$/\r/' data.csv > crlf.csv
   awk -F, 'NR == 1 { print "\"a\" , \"b\",y"; next } { print "  " $1 " ,\t\"" $2 "\" , " $3 "  " }' data.csv > spaced.csv
   { printf '\xEF\xBB\xBF'; cat data.csv; printf '\n\n  \n'; } > bom.csv
   awk -F, 'NR == 1 { print "a,\"b\"\"q\",y"; next } { print }' data.csv > qhdr.csv
   for f in crlf.csv spaced.csv bom.csv; do
-    expect 0 "$MLP2" predict -m m.mlp2 "$f"; cmp want.csv out.txt || fail "$f reads differently"
+    expect 0 mlp2 predict -m m.mlp2 "$f"; cmp want.csv out.txt || fail "$f reads differently"
   done
   # a quoted header name with a quote and a comma survives into the predict header
   printf 'a,b,"y, ""odd"""\n' > odd.csv; tail -n +2 data.csv >> odd.csv
-  expect 0 "$MLP2" train odd.csv -o m2.mlp2 --epochs 5 -q
-  expect 0 "$MLP2" predict -m m2.mlp2 odd.csv; [[ $(head -1 out.txt) == '"y, ""odd"""' ]] || fail "quoted header: $(head -1 out.txt)"
+  expect 0 mlp2 train odd.csv -o m2.mlp2 --epochs 5 -q
+  expect 0 mlp2 predict -m m2.mlp2 odd.csv; [[ $(head -1 out.txt) == '"y, ""odd"""' ]] || fail "quoted header: $(head -1 out.txt)"
   # the file with a BOM, CRLF and trailing blank lines trains to the same bits
-  expect 0 "$MLP2" train bom.csv -o m3.mlp2 --epochs 50 -q
-  expect 0 "$MLP2" predict -m m3.mlp2 data.csv; cmp want.csv out.txt || fail "bom.csv trains differently"
+  expect 0 mlp2 train bom.csv -o m3.mlp2 --epochs 50 -q
+  expect 0 mlp2 predict -m m3.mlp2 data.csv; cmp want.csv out.txt || fail "bom.csv trains differently"
 }
 
 # Numbers read and print the same under a comma-decimal locale.
@@ -262,50 +272,50 @@ case_locale() {
   if [[ -z $loc ]]; then echo "no comma-decimal locale available: skipped"; exit 77; fi
   LC_ALL=$loc locale -k decimal_point | grep -q '","' || fail "locale $loc is not comma-decimal"
   echo "using $loc"
-  expect 0 "$MLP2" train data.csv -o c.mlp2 --epochs 100 -q; cp out.txt c_summary.txt
-  expect 0 "$MLP2" predict -m c.mlp2 data.csv; cp out.txt c_pred.csv
-  expect 0 "$MLP2" eval -m c.mlp2 data.csv; cp out.txt c_eval.txt
-  LC_ALL=$loc expect 0 "$MLP2" train data.csv -o l.mlp2 --epochs 100 -q --lr 0.01
+  expect 0 mlp2 train data.csv -o c.mlp2 --epochs 100 -q; cp out.txt c_summary.txt
+  expect 0 mlp2 predict -m c.mlp2 data.csv; cp out.txt c_pred.csv
+  expect 0 mlp2 eval -m c.mlp2 data.csv; cp out.txt c_eval.txt
+  LC_ALL=$loc expect 0 mlp2 train data.csv -o l.mlp2 --epochs 100 -q --lr 0.01
   sed 's/ ([0-9.e+-]* s)//' out.txt > l_summary.txt; sed -i 's/ ([0-9.e+-]* s)//' c_summary.txt
   sed -i 's/^model written to .*//' l_summary.txt c_summary.txt
   diff c_summary.txt l_summary.txt || fail "summary differs under $loc"
   cmp c.mlp2 l.mlp2 || fail "model differs under $loc"
-  LC_ALL=$loc expect 0 "$MLP2" predict -m c.mlp2 data.csv; cmp c_pred.csv out.txt || fail "predictions differ under $loc"
-  LC_ALL=$loc expect 0 "$MLP2" eval -m c.mlp2 data.csv; cmp c_eval.txt out.txt || fail "eval differs under $loc"
+  LC_ALL=$loc expect 0 mlp2 predict -m c.mlp2 data.csv; cmp c_pred.csv out.txt || fail "predictions differ under $loc"
+  LC_ALL=$loc expect 0 mlp2 eval -m c.mlp2 data.csv; cmp c_eval.txt out.txt || fail "eval differs under $loc"
   # a comma-decimal number is still an error, not 2 fields or a silently different value
   printf 'a;b;y\n1;2,5;3\n' > semi.csv
-  LC_ALL=$loc expect 3 "$MLP2" train semi.csv -o x.mlp2; has err.txt '^semi.csv'
+  LC_ALL=$loc expect 3 mlp2 train semi.csv -o x.mlp2; has err.txt '^semi.csv'
   # the reader itself, with the process locale switched to $loc
   LC_ALL=$loc "$CSV_TEST" || fail "csv unit test under $loc"
 }
 
 case_embedded() {
-  expect 0 "$MLP2" train -o m.mlp2 --epochs 300
+  expect 0 mlp2 train -o m.mlp2 --epochs 300
   has err.txt 'embedded Franke data'; has out.txt '^validation \(80 rows\)'
   r2=$(awk '/^validation/ { v = 1 } v && $1 == "f" { print $5; exit }' out.txt); echo "validation R^2 = $r2"
   gt "$r2" 0.8
-  expect 0 "$MLP2" info m.mlp2
+  expect 0 mlp2 info m.mlp2
   has out.txt '^network: +2-3-1'; has out.txt '^parameters: +13$'; has out.txt '^  data +embedded:franke$'
   has out.txt '^  input +x '; has out.txt '^  input +y '; has out.txt '^  target +f '
-  expect 0 "$MLP2" train -o m2.mlp2 --epochs 300 -q
+  expect 0 mlp2 train -o m2.mlp2 --epochs 300 -q
   cmp m.mlp2 m2.mlp2 || fail "the embedded default is not deterministic"
-  expect 2 "$MLP2" train -o m3.mlp2 -t 1
+  expect 2 mlp2 train -o m3.mlp2 -t 1
 }
 
 # A failed or interrupted run leaves an existing model byte-identical.
 case_keep_model() {
   make_data
-  expect 0 "$MLP2" train data.csv -o m.mlp2 --epochs 20 -q
+  expect 0 mlp2 train data.csv -o m.mlp2 --epochs 20 -q
   cp m.mlp2 orig.mlp2
   printf 'a,b,y\n1,2,x\n' > bad.csv
-  expect 3 "$MLP2" train bad.csv -o m.mlp2; cmp orig.mlp2 m.mlp2 || fail "bad data changed the model"
-  expect 1 "$MLP2" train data.csv -o m.mlp2 --optim sgd --lr 1e6 --epochs 100 -q
+  expect 3 mlp2 train bad.csv -o m.mlp2; cmp orig.mlp2 m.mlp2 || fail "bad data changed the model"
+  expect 1 mlp2 train data.csv -o m.mlp2 --optim sgd --lr 1e6 --epochs 100 -q
   has err.txt 'training failed.*non-finite.*m.mlp2 was not written'
   cmp orig.mlp2 m.mlp2 || fail "a non-finite loss changed the model"
   # Ctrl-C: job control so that the background job does not ignore SIGINT
   set -m
   interrupt() { # interrupt EXTRA-OPTION...: start a long run, SIGINT after epoch 3
-    "$MLP2" train data.csv -o m.mlp2 --epochs 100000000 "$@" >out.txt 2>err.txt &
+    "${VG[@]}" "$MLP2_BIN" train data.csv -o m.mlp2 --epochs 100000000 "$@" >out.txt 2>err.txt &
     local pid=$! i=0
     until grep -q '^epoch=3/' err.txt 2>/dev/null; do
       sleep 0.05; i=$((i + 1)); ((i < 2400)) || { kill -KILL $pid; fail "no progress"; }
@@ -321,7 +331,7 @@ case_keep_model() {
   interrupt --save-on-interrupt
   has out.txt '^interrupted after [0-9]+ epochs'; has out.txt '^model written to m.mlp2'
   cmp -s orig.mlp2 m.mlp2 && fail "--save-on-interrupt did not save"
-  expect 0 "$MLP2" info m.mlp2; has out.txt '^  stop +interrupted$'
+  expect 0 mlp2 info m.mlp2; has out.txt '^  stop +interrupted$'
   ls | grep -q 'm.mlp2.' && fail "temporary file left behind"
   true
 }
