@@ -618,8 +618,35 @@ typedef struct progress {
     int tty, quiet;
     size_t epochs, done;
     double t_start, t_prev, t_drawn;
-    double *train, *val; /* epochs entries */
+    double *train, *val; /* the losses of epochs 1..recorded */
+    size_t recorded, cap;
 } progress;
+
+/* Keep epoch's losses for the chart.  The history grows as needed (a huge
+ * --epochs costs nothing up front); if memory runs out the chart just ends
+ * there, training goes on. */
+static void record(progress *p, size_t epoch, double train_loss, double val_loss)
+{
+    if (epoch != p->recorded + 1)
+        return;
+    if (p->recorded == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 1024;
+        if (cap > p->epochs)
+            cap = p->epochs;
+        double *t = cap > p->cap && cap < SIZE_MAX / sizeof *t ? realloc(p->train, cap * sizeof *t) : NULL;
+        if (t)
+            p->train = t;
+        double *v = t ? realloc(p->val, cap * sizeof *v) : NULL;
+        if (v)
+            p->val = v;
+        if (!t || !v)
+            return;
+        p->cap = cap;
+    }
+    p->train[p->recorded] = train_loss;
+    p->val[p->recorded] = val_loss;
+    p->recorded++;
+}
 
 static void fmt_duration(double s, char *buf, size_t n)
 {
@@ -638,11 +665,8 @@ static int on_epoch(void *user, size_t epoch, double train_loss, double val_loss
     progress *p = user;
     double t = now_seconds(), dt = t - p->t_prev;
     p->t_prev = t;
-    if (epoch >= 1 && epoch <= p->epochs) {
-        p->train[epoch - 1] = train_loss;
-        p->val[epoch - 1] = val_loss;
-        p->done = epoch;
-    }
+    p->done = epoch;
+    record(p, epoch, train_loss, val_loss);
     if (p->quiet)
         return 0;
     double per_epoch = (t - p->t_start) / (double)epoch, eta = per_epoch * (double)(p->epochs - epoch);
@@ -669,6 +693,18 @@ static int on_epoch(void *user, size_t epoch, double train_loss, double val_loss
     return 0;
 }
 
+/* The recorded epoch with the lowest monitored loss (validation if any), 0 if none. */
+static size_t lowest_epoch(const progress *p, int use_val)
+{
+    size_t best = 0;
+    for (size_t i = 0; i < p->recorded; i++) {
+        double v = use_val ? p->val[i] : p->train[i];
+        if (isfinite(v) && (best == 0 || v < (use_val ? p->val[best - 1] : p->train[best - 1])))
+            best = i + 1;
+    }
+    return best;
+}
+
 typedef struct plot_ctx {
     const progress *p;
     size_t best_epoch;
@@ -678,7 +714,7 @@ typedef struct plot_ctx {
 static int write_plot(FILE *f, void *ctx)
 {
     const plot_ctx *c = ctx;
-    return plot_svg(f, c->p->train, c->p->val, c->p->done, c->best_epoch, c->subtitle);
+    return plot_svg(f, c->p->train, c->p->val, c->p->recorded, c->best_epoch, c->subtitle);
 }
 
 /* ---- Ctrl-C ------------------------------------------------------------- */
@@ -1060,12 +1096,6 @@ static int run_train(train_opts *o, train_state *s)
     p->tty = isatty(STDERR_FILENO);
     p->quiet = o->quiet;
     p->epochs = o->epochs;
-    p->train = malloc(o->epochs * sizeof *p->train);
-    p->val = malloc(o->epochs * sizeof *p->val);
-    if (!p->train || !p->val) {
-        cli_error("out of memory for %zu epochs of history", o->epochs);
-        return EXIT_TRAIN;
-    }
     if (!o->quiet)
         fprintf(stderr, "mlp2: training a %zu-%zu-%zu network on %s: %zu training rows, %zu validation rows, "
                         "%s lr %s, batch %zu, %zu epochs\n",
@@ -1083,11 +1113,11 @@ static int run_train(train_opts *o, train_state *s)
     if (p->tty && !p->quiet && p->done > 0)
         fputc('\n', stderr);
 
-    if (o->plot && p->done > 0) {
+    if (o->plot && p->recorded > 0) {
         char sub[160];
         snprintf(sub, sizeof sub, "%zu-%zu-%zu network, %s, lr %s, batch %zu", n_in, o->hidden, n_out,
                  optim_name(o->optim), fmt(cfg.optim.lr), batch);
-        plot_ctx pc = {.p = p, .best_epoch = st == MLP2_OK ? rep.best_epoch : 0, .subtitle = sub};
+        plot_ctx pc = {.p = p, .best_epoch = lowest_epoch(p, m_val > 0), .subtitle = sub};
         if (write_atomic(o->plot, write_plot, &pc) == EXIT_OK && !o->quiet)
             fprintf(stderr, "mlp2: learning curve written to %s\n", o->plot);
     }
@@ -1121,8 +1151,15 @@ static int run_train(train_opts *o, train_state *s)
            rep.reason == MLP2_STOP_EARLY       ? "early stopping"
            : rep.reason == MLP2_STOP_CANCELLED ? "saved because of --save-on-interrupt"
                                                : "all epochs run");
-    printf("best epoch: %zu (%s loss %s)%s\n", rep.best_epoch, m_val ? "validation" : "train", fmt(rep.best_loss),
-           cfg.patience ? ", its parameters are kept" : "");
+    size_t low = lowest_epoch(p, m_val > 0);
+    if (cfg.patience || low == 0 || low == rep.best_epoch)
+        printf("best epoch: %zu (%s loss %s)%s\n", rep.best_epoch, m_val ? "validation" : "train",
+               fmt(rep.best_loss), cfg.patience ? ", its parameters are kept" : "");
+    else
+        printf("best epoch: %zu (%s loss %s); the model keeps the last epoch, %zu (%s loss %s): --patience keeps"
+               " the best\n", low, m_val ? "validation" : "train", fmt(m_val ? p->val[low - 1] : p->train[low - 1]),
+               rep.epochs_run, m_val ? "validation" : "train",
+               fmt(m_val ? rep.final_val_loss : rep.final_train_loss));
     /* targets in units: undo the scaling of Y and Yv */
     const double *targets[2] = {s->Y, s->Yv};
     const double *inputs[2] = {s->X, s->Xv};
