@@ -80,6 +80,14 @@ struct mlp2_workspace {
 /* MLP2_OK when ws was made for net's shape, else MLP2_EINVAL. */
 mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net);
 
+/* Hot loops are built for several instruction sets (AVX-512, AVX2, x86-64
+ * baseline); the best is picked at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MLP2_NO_CLONES)
+#define MLP2_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MLP2_CLONES
+#endif
+
 /* ---- blas.c: the one BLAS seam ------------------------------------------ */
 /* C = alpha op(A) op(B) + beta C, all row-major; C is M x N, K inner.
  * beta == 0 overwrites C (it may hold garbage).  Sizes must fit in int
@@ -87,6 +95,12 @@ mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net);
 void mlp2__gemm(bool transA, bool transB, size_t M, size_t N, size_t K, double alpha,
                 const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
                 size_t ldc);
+/* The same product as plain loops (any flags), used by mlp2__gemm for
+ * skinny products (see MLP2_SKINNY) and by the small-shape path. */
+#define MLP2_SKINNY 4
+void mlp2__lgemm(bool transA, bool transB, size_t M, size_t N, size_t K, double alpha,
+                 const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
+                 size_t ldc);
 /* y = alpha A^T x + beta y, A row-major M x N, x length M, y length N. */
 void mlp2__gemv_t(size_t M, size_t N, double alpha, const double *A, size_t lda, const double *x,
                   double beta, double *y);
@@ -109,14 +123,46 @@ double mlp2__residual_delta2(size_t rows, size_t cols, double *Z2, const double 
 void mlp2__delta1(size_t n, double *D1, const double *A1);
 /* true when every theta[i] - lr*g[i] is finite */
 bool mlp2__step_finite(size_t n, const double *theta, double lr, const double *g);
+/* The small-shape path's tiles are transposed (a row per unit, a column per
+ * sample), so its kernels take the bias per row:
+ * At (cols x rows) = A^T, A rows x cols with leading dimension lda */
+void mlp2__transpose(size_t rows, size_t cols, const double *A, size_t lda, double *At);
+/* A[i][j] = sigmoid(A[i][j] + b[i]), in place */
+void mlp2__bias_sigmoid_rows(size_t rows, size_t cols, double *A, const double *b);
+/* as mlp2__residual_delta2 with b[i] added to row i; Y has Z2's layout */
+double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *Z2, const double *b,
+                                  const double *Y, double inv_m);
 
 /* ---- pass.c: forward and backward on one chunk -------------------------- */
+/* Two ways through a chunk, with the same equations and the same results up
+ * to rounding: the BLAS path (five dgemm calls on the whole chunk) and the
+ * small-shape path (plain loops on transposed tiles of rows that stay in L1).
+ * The small path is taken when a row costs at most MLP2_SMALL_WORK
+ * multiply-adds (n_in n_hidden + n_hidden n_out), a tile of at least
+ * MLP2_SMALL_MIN_TILE rows fits in MLP2_SMALL_TILE_WORDS doubles, and the
+ * chunk has at least MLP2_SMALL_MIN_ROWS rows. */
+#define MLP2_SMALL_WORK 48
+#define MLP2_SMALL_TILE_WORDS 4096
+#define MLP2_SMALL_MAX_TILE 512
+#define MLP2_SMALL_MIN_TILE 8
+#define MLP2_SMALL_MIN_ROWS 16
+typedef enum { MLP2_PATH_AUTO, MLP2_PATH_BLAS, MLP2_PATH_SMALL } mlp2_path;
+/* true when `rows` rows of net's shape take the small path */
+bool mlp2__small_path(const mlp2 *net, size_t rows);
+
 /* A1, A2 of ws for `rows` rows of X (rows <= max_batch); A2 includes b2. */
 void mlp2__forward(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X, double *A2);
 /* Loss and gradient over all m rows, chunked by ws->max_batch.
  * grad may be NULL.  Returns MLP2_OK or MLP2_ENONFINITE. */
 mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                             const double *Y, double *loss, double *grad);
+/* The same on a chosen path (MLP2_PATH_SMALL only where the tile fits:
+ * mlp2__small_path(net, MLP2_SMALL_MIN_ROWS) with any work bound). */
+mlp2_status mlp2__loss_grad_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                 const double *Y, double *loss, double *grad, mlp2_path path);
+/* A2 = predictions for m rows (chunked, b2 included), on a chosen path. */
+void mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2,
+                        mlp2_path path);
 
 /* ---- crc32c.c: CRC-32C (Castagnoli), see docs/FORMAT.md ---------------- */
 /* The CRC of data[0..n) continuing from crc (0 to start):

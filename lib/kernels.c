@@ -4,16 +4,21 @@
  * The hot kernels are built for several instruction sets (AVX-512, AVX2 and
  * the x86-64 baseline) and the best one is picked at load time.  The
  * element-wise results are the same bits in every clone (the same IEEE
- * operations in the same order; no FMA contraction under -std=c11); only the
- * order of the loss sum follows the vector width. */
+ * operations in the same order; no FMA contraction under -std=c11), with one
+ * exception: the small-shape path's sigmoid kernel (mlp2__bias_sigmoid_rows),
+ * where the sigmoid is most of the work, contracts the exp polynomial into
+ * fused multiply-adds (MLP2_FMA), which halves it.  Its AVX-512 and AVX2
+ * clones give the same bits as each other; the baseline clone, which has no
+ * FMA, may differ from them in the last bit.  Only the order of the loss sum
+ * follows the vector width. */
 #include "internal.h"
 
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MLP2_NO_CLONES)
-#define MLP2_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#if defined(__GNUC__) && !defined(__clang__)
+#define MLP2_FMA __attribute__((optimize("fp-contract=fast")))
 #else
-#define MLP2_CLONES
+#define MLP2_FMA
 #endif
 
 #define EXP_MASK 0x7ff0000000000000u
@@ -192,4 +197,55 @@ void mlp2__delta1(size_t n, double *restrict D1, const double *restrict A1)
 {
     for (size_t i = 0; i < n; i++)
         D1[i] = D1[i] * (A1[i] * (1.0 - A1[i])); /* delta1 = (delta2 W2^T) .* A1 .* (1 - A1) */
+}
+
+/*
+ * Kernels of the small-shape path (pass.c), which holds a tile of rows
+ * transposed: one row per unit, one column per sample.  The bias is then one
+ * number per row of the tile, and every loop runs along the samples.
+ */
+
+MLP2_CLONES
+void mlp2__transpose(size_t rows, size_t cols, const double *restrict A, size_t lda,
+                     double *restrict At)
+{
+    if (cols == 1 && lda == 1) {
+        memcpy(At, A, rows * sizeof *At);
+        return;
+    }
+    for (size_t j = 0; j < cols; j++)
+        for (size_t i = 0; i < rows; i++)
+            At[j * rows + i] = A[i * lda + j];
+}
+
+MLP2_CLONES MLP2_FMA
+void mlp2__bias_sigmoid_rows(size_t rows, size_t cols, double *restrict A, const double *restrict b)
+{
+    for (size_t i = 0; i < rows; i++) {
+        double *restrict a = A + i * cols;
+        const double bi = b[i];
+        for (size_t j = 0; j < cols; j++)
+            a[j] = sigmoid(a[j] + bi); /* A1 = sigmoid(Z1 + b1) */
+    }
+}
+
+MLP2_CLONES
+double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *restrict Z2, const double *restrict b,
+                                  const double *restrict Y, double inv_m)
+{
+    double sse = 0.0;
+    for (size_t i = 0; i < rows; i++) {
+        double *restrict z = Z2 + i * cols;
+        const double *restrict y = Y + i * cols;
+        const double bi = b[i];
+        double s = 0.0;
+#pragma omp simd reduction(+ : s)
+        for (size_t j = 0; j < cols; j++) {
+            const double r = z[j] + bi - y[j]; /* A2 - Y, with A2 = Z2 + b2 */
+            s += r * r;
+            z[j] = r * inv_m; /* delta2 = (A2 - Y) / m */
+        }
+        sse += s;
+    }
+    return sse;
 }

@@ -43,20 +43,112 @@ static void backward(const mlp2 *net, mlp2_workspace *ws, size_t rows, const dou
     mlp2__gemv_t(rows, nh, 1.0, ws->D1, nh, ws->ones, beta, gb1);
 }
 
-mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
-                            const double *Y, double *loss, double *grad)
+/* ---- the small-shape path ----------------------------------------------- */
+
+/* For tiny layers the five products are too small for dgemm to pay off: a
+ * 65536 x 2 times 2 x 3 product runs at a few GFLOP/s, and every call costs
+ * about 100 ns before any work.  The small path runs the same equations on
+ * tiles of T rows held transposed -- Xt = X^T is n_in x T, A1t = A1^T is
+ * n_hidden x T, and so on -- so every loop runs along the T samples of the
+ * tile and vectorises however narrow the layers are, and the tile stays in
+ * L1 from the first product to the last.  Each product below is the
+ * transpose of the BLAS path's: (X W1)^T = W1^T X^T, and so on. */
+
+/* Rows per tile: as many as fit in MLP2_SMALL_TILE_WORDS doubles (a multiple
+ * of 8, at most MLP2_SMALL_MAX_TILE), or 0 when fewer than
+ * MLP2_SMALL_MIN_TILE fit. */
+static size_t small_tile(const mlp2 *net)
+{
+    const size_t words = net->n_in + 2 * net->n_hidden + 2 * net->n_out; /* Xt, A1t, D1t, D2t, Yt */
+    size_t t = MLP2_SMALL_TILE_WORDS / words;
+    t = t > MLP2_SMALL_MAX_TILE ? MLP2_SMALL_MAX_TILE : t - t % 8;
+    return t >= MLP2_SMALL_MIN_TILE ? t : 0;
+}
+
+bool mlp2__small_path(const mlp2 *net, size_t rows)
+{
+    const size_t work = net->n_in * net->n_hidden + net->n_hidden * net->n_out;
+    return work <= MLP2_SMALL_WORK && rows >= MLP2_SMALL_MIN_ROWS && small_tile(net) > 0;
+}
+
+/* Forward (and, when grad != NULL, backward) for `rows` rows on the small
+ * path.  Y == NULL: predict, A2 (rows x n_out) gets the outputs.  Otherwise
+ * returns sum (A2 - Y)^2 and accumulates the gradient (beta 0 starts it). */
+static double small_chunk(const mlp2 *net, const mlp2_workspace *ws, size_t rows, const double *X,
+                          const double *Y, double inv_m, double beta, double *grad, double *A2)
+{
+    const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out, T = small_tile(net);
+    double tile[MLP2_SMALL_TILE_WORDS];
+    double *gW1 = grad, *gb1 = grad ? grad + mlp2__off_b1(net) : NULL;
+    double *gW2 = grad ? grad + mlp2__off_W2(net) : NULL, *gb2 = grad ? grad + mlp2__off_b2(net) : NULL;
+    double sse = 0.0;
+    for (size_t t0 = 0; t0 < rows; t0 += T) {
+        const size_t n = rows - t0 < T ? rows - t0 : T;
+        double *Xt = tile, *A1t = Xt + ni * n, *D1t = A1t + nh * n, *D2t = D1t + nh * n;
+        double *Yt = D2t + no * n;
+        /* Xt = X^T for the tile's rows */
+        mlp2__transpose(n, ni, X + t0 * ni, ni, Xt);
+        /* Z1^T = W1^T X^T */
+        mlp2__lgemm(true, false, nh, n, ni, 1.0, W1(net), nh, Xt, n, 0.0, A1t, n);
+        /* A1^T = sigmoid(Z1^T + b1), in place */
+        mlp2__bias_sigmoid_rows(nh, n, A1t, b1(net));
+        /* Z2^T = W2^T A1^T */
+        mlp2__lgemm(true, false, no, n, nh, 1.0, W2(net), no, A1t, n, 0.0, D2t, n);
+        if (!Y) {
+            /* A2 = (Z2^T)^T + b2 */
+            mlp2__transpose(no, n, D2t, n, A2 + t0 * no);
+            mlp2__bias_add(n, no, A2 + t0 * no, b2(net));
+            continue;
+        }
+        /* Yt = Y^T for the tile's rows */
+        mlp2__transpose(n, no, Y + t0 * no, no, Yt);
+        /* A2^T = Z2^T + b2;  sse += ||A2 - Y||^2;  delta2^T = (A2 - Y)^T / m, in place */
+        sse += mlp2__residual_delta2_rows(no, n, D2t, b2(net), Yt, inv_m);
+        if (!grad)
+            continue;
+        const double b = t0 == 0 ? beta : 1.0;
+        /* gW2 = A1^T delta2 = A1t (delta2^T)^T */
+        mlp2__lgemm(false, true, nh, no, n, 1.0, A1t, n, D2t, n, b, gW2, no);
+        /* gb2 = colsum(delta2) = delta2^T 1 */
+        mlp2__lgemm(false, true, no, 1, n, 1.0, D2t, n, ws->ones, n, b, gb2, 1);
+        /* (delta2 W2^T)^T = W2 delta2^T */
+        mlp2__lgemm(false, false, nh, n, no, 1.0, W2(net), no, D2t, n, 0.0, D1t, n);
+        /* delta1^T = (delta2 W2^T)^T .* A1^T .* (1 - A1^T), in place */
+        mlp2__delta1(nh * n, D1t, A1t);
+        /* gW1 = X^T delta1 = Xt (delta1^T)^T */
+        mlp2__lgemm(false, true, ni, nh, n, 1.0, Xt, n, D1t, n, b, gW1, nh);
+        /* gb1 = colsum(delta1) = delta1^T 1 */
+        mlp2__lgemm(false, true, nh, 1, n, 1.0, D1t, n, ws->ones, n, b, gb1, 1);
+    }
+    return sse;
+}
+
+/* ---- both paths, chunked by the workspace ------------------------------- */
+
+static bool use_small(const mlp2 *net, size_t rows, mlp2_path path)
+{
+    return path == MLP2_PATH_SMALL || (path == MLP2_PATH_AUTO && mlp2__small_path(net, rows));
+}
+
+mlp2_status mlp2__loss_grad_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                 const double *Y, double *loss, double *grad, mlp2_path path)
 {
     const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
     const double inv_m = 1.0 / (double)m;
     double sse = 0.0;
     for (size_t r0 = 0; r0 < m; r0 += mb) {
         const size_t rows = m - r0 < mb ? m - r0 : mb;
-        const double *Xc = X + r0 * ni;
+        const double *Xc = X + r0 * ni, *Yc = Y + r0 * no;
+        const double beta = r0 == 0 ? 0.0 : 1.0;
+        if (use_small(net, rows, path)) {
+            sse += small_chunk(net, ws, rows, Xc, Yc, inv_m, beta, grad, NULL);
+            continue;
+        }
         mlp2__forward(net, ws, rows, Xc, ws->A2);
         /* A2 = Z2 + b2;  sse += ||A2 - Y||^2;  delta2 = (A2 - Y)/m, in place */
-        sse += mlp2__residual_delta2(rows, no, ws->A2, b2(net), Y + r0 * no, inv_m);
+        sse += mlp2__residual_delta2(rows, no, ws->A2, b2(net), Yc, inv_m);
         if (grad)
-            backward(net, ws, rows, Xc, r0 == 0 ? 0.0 : 1.0, grad);
+            backward(net, ws, rows, Xc, beta, grad);
     }
     const double L = 0.5 * inv_m * sse; /* L = 1/(2m) ||A2 - Y||^2 */
     if (loss)
@@ -64,6 +156,29 @@ mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const
     if (!isfinite(L) || (grad && !mlp2__all_finite(net->n_params, grad)))
         return MLP2_FAIL(MLP2_ENONFINITE);
     return MLP2_OK;
+}
+
+mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                            const double *Y, double *loss, double *grad)
+{
+    return mlp2__loss_grad_path(net, ws, m, X, Y, loss, grad, MLP2_PATH_AUTO);
+}
+
+void mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2,
+                        mlp2_path path)
+{
+    const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
+    for (size_t r0 = 0; r0 < m; r0 += mb) {
+        const size_t rows = m - r0 < mb ? m - r0 : mb;
+        double *A2c = A2 + r0 * no;
+        if (use_small(net, rows, path)) {
+            small_chunk(net, ws, rows, X + r0 * ni, NULL, 0.0, 0.0, NULL, A2c);
+            continue;
+        }
+        mlp2__forward(net, ws, rows, X + r0 * ni, A2c);
+        /* A2 = Z2 + b2, in place */
+        mlp2__bias_add(rows, no, A2c, b2(net));
+    }
 }
 
 /* ---- public entry points ------------------------------------------------ */
@@ -102,17 +217,10 @@ mlp2_status mlp2_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const do
     mlp2_workspace *w;
     if (st != MLP2_OK || (st = use_ws(net, ws, m, &w)) != MLP2_OK)
         return st;
-    const size_t ni = net->n_in, no = net->n_out, mb = w->max_batch;
-    for (size_t r0 = 0; r0 < m; r0 += mb) {
-        const size_t rows = m - r0 < mb ? m - r0 : mb;
-        double *Yc = Y + r0 * no;
-        mlp2__forward(net, w, rows, X + r0 * ni, Yc);
-        /* A2 = Z2 + b2, in place */
-        mlp2__bias_add(rows, no, Yc, b2(net));
-    }
+    mlp2__predict_path(net, w, m, X, Y, MLP2_PATH_AUTO);
     if (w != ws)
         mlp2_workspace_free(w);
-    if (!mlp2__all_finite(m * no, Y))
+    if (!mlp2__all_finite(m * net->n_out, Y))
         return MLP2_FAIL(MLP2_ENONFINITE);
     return MLP2_OK;
 }
