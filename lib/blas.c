@@ -18,10 +18,10 @@ bool mlp2__fits_int(size_t n)
  * them OpenBLAS 0.3.21 packs both operands anyway and takes 2-3x the time
  * the memory traffic needs (on the benchmark machine a 784 x 512 outer
  * product, K = 1, takes 146 us in dgemm and 47 us as a loop; a 1 x 784 times
- * 784 x 512 product 95 us in dgemm and 44 us in dgemv).  So a product with
- * K <= MLP2_SKINNY, or with M <= MLP2_SKINNY and B not transposed, is the
- * plain loop (one pass over the big operand), and one with a single row or
- * column of C is a dgemv.
+ * 784 x 512 product 95 us in dgemm and 44 us in dgemv).  So an outer
+ * product (K == 1) is the plain loop, one pass over C, and a product with a
+ * single row or column of C is a dgemv.  From K = 2 on dgemm wins again
+ * (measured: plain loops with K or M = 4 ran 2x slower than dgemm).
  */
 void mlp2__gemm(bool transA, bool transB, size_t M, size_t N, size_t K, double alpha,
                 const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
@@ -31,7 +31,7 @@ void mlp2__gemm(bool transA, bool transB, size_t M, size_t N, size_t K, double a
     assert(mlp2__fits_int(lda) && mlp2__fits_int(ldb) && mlp2__fits_int(ldc));
     const CBLAS_TRANSPOSE tA = transA ? CblasTrans : CblasNoTrans;
     const CBLAS_TRANSPOSE tB = transB ? CblasTrans : CblasNoTrans;
-    if (K <= MLP2_SKINNY || (M <= MLP2_SKINNY && !transB)) {
+    if (K == 1) {
         mlp2__lgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else if (M == 1) {
         /* c^T = alpha a^T op(B) + beta c^T, i.e. c = alpha op(B)^T a + beta c */

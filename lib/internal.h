@@ -95,8 +95,9 @@ mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net);
 void mlp2__gemm(bool transA, bool transB, size_t M, size_t N, size_t K, double alpha,
                 const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
                 size_t ldc);
-/* The same product as plain loops (any flags), used by mlp2__gemm for
- * skinny products (see MLP2_SKINNY) and by the small-shape path. */
+/* The same product as plain loops (any flags), used by mlp2__gemm for outer
+ * products (K == 1) and by the small-shape path.  With B transposed and
+ * K <= MLP2_SKINNY it builds rows of C instead of taking dot products. */
 #define MLP2_SKINNY 4
 void mlp2__lgemm(bool transA, bool transB, size_t M, size_t N, size_t K, double alpha,
                  const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
