@@ -130,8 +130,12 @@ static bool use_small(const mlp2 *net, size_t rows, mlp2_path path)
     return path == MLP2_PATH_SMALL || (path == MLP2_PATH_AUTO && mlp2__small_path(net, rows));
 }
 
-mlp2_status mlp2__loss_grad_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
-                                 const double *Y, double *loss, double *grad, mlp2_path path)
+/* check_grad false: the caller checks the gradient itself (mlp2_sgd_step's
+ * check that theta - lr grad is finite covers it, and saves a pass over
+ * the parameters, which is most of the step's time at small batches). */
+static mlp2_status loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                             const double *Y, double *loss, double *grad, mlp2_path path,
+                             bool check_grad)
 {
     const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
     const double inv_m = 1.0 / (double)m;
@@ -153,9 +157,15 @@ mlp2_status mlp2__loss_grad_path(const mlp2 *net, mlp2_workspace *ws, size_t m, 
     const double L = 0.5 * inv_m * sse; /* L = 1/(2m) ||A2 - Y||^2 */
     if (loss)
         *loss = L;
-    if (!isfinite(L) || (grad && !mlp2__all_finite(net->n_params, grad)))
+    if (!isfinite(L) || (grad && check_grad && !mlp2__all_finite(net->n_params, grad)))
         return MLP2_FAIL(MLP2_ENONFINITE);
     return MLP2_OK;
+}
+
+mlp2_status mlp2__loss_grad_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                 const double *Y, double *loss, double *grad, mlp2_path path)
+{
+    return loss_grad(net, ws, m, X, Y, loss, grad, path, true);
 }
 
 mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
@@ -252,7 +262,8 @@ mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double 
     if ((st = use_ws(net, ws, m, &w)) != MLP2_OK)
         return st;
     double L;
-    st = mlp2__loss_grad(net, w, m, X, Y, &L, w->grad);
+    /* theta - lr grad finite implies grad finite (theta, lr finite): one check */
+    st = loss_grad(net, w, m, X, Y, &L, w->grad, MLP2_PATH_AUTO, false);
     if (st == MLP2_OK && !mlp2__step_finite(net->n_params, net->theta, lr, w->grad))
         st = MLP2_FAIL(MLP2_ENONFINITE);
     if (st == MLP2_OK) {
