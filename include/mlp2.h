@@ -172,6 +172,9 @@ MLP2_API size_t mlp2_workspace_max_batch(const mlp2_workspace *ws);
 
 /**
  * A2 = sigmoid(X W1 + b1) W2 + b2.
+ * The sigmoid is the library's own vectorised one, within a few ulps of
+ * 1/(1+exp(-z)); for z > 708 it is exactly 1 and for z < -708 exactly 0
+ * (the true value is then below 3.3e-308).
  * @param[in]     net  the model (not written)
  * @param[in,out] ws   workspace of net's shape, or NULL: a temporary one of
  *                     min(m, 1024) rows is made and freed inside the call
@@ -181,6 +184,7 @@ MLP2_API size_t mlp2_workspace_max_batch(const mlp2_workspace *ws);
  * @param[in]     X    m x n_in, row-major, finite
  * @param[out]    Y    m x n_out, row-major
  * @returns MLP2_OK; MLP2_EINVAL (NULL, m == 0, workspace of another shape);
+ *          MLP2_ERANGE (m * n_in or m * n_out overflows size_t);
  *          MLP2_ENONFINITE (non-finite X: Y untouched; or an output that
  *          overflows: Y unspecified); MLP2_ENOMEM (ws == NULL only).
  * Thread-safe on a shared model with one workspace per thread.
@@ -197,7 +201,8 @@ MLP2_API mlp2_status mlp2_predict(const mlp2 *net, mlp2_workspace *ws, size_t m,
  * ws, m and chunking as for mlp2_predict.  Chunks accumulate into one
  * gradient, equal to one pass up to rounding.
  * @returns MLP2_OK; MLP2_EINVAL (NULL X/Y/net, loss and grad both NULL, m == 0,
- *          workspace of another shape); MLP2_ENONFINITE (non-finite X or Y:
+ *          workspace of another shape); MLP2_ERANGE (m * n_in or m * n_out
+ *          overflows size_t); MLP2_ENONFINITE (non-finite X or Y:
  *          outputs untouched; a loss or gradient that overflows: outputs
  *          unspecified); MLP2_ENOMEM (ws == NULL only).
  * Thread-safe on a shared model with one workspace per thread.
@@ -305,7 +310,10 @@ typedef struct mlp2_train_config {
 
 typedef struct mlp2_train_report {
     size_t epochs_run;        /* epochs completed */
-    size_t best_epoch;        /* epoch whose parameters the model holds at the end (0: the initial ones) */
+    size_t best_epoch;        /* patience > 0: the epoch whose parameters the model holds at the end
+                                 (0: the initial ones).  patience == 0: the last completed epoch;
+                                 after a cancel or a non-finite stop the model also holds the
+                                 steps taken in the unfinished epoch that followed it */
     double best_loss;         /* the monitored loss at best_epoch (NaN for epoch 0) */
     double final_train_loss;  /* mean training loss of the last completed epoch (NaN if none) */
     double final_val_loss;    /* validation loss after the last completed epoch (NaN if none) */

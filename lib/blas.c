@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <cblas.h>
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 bool mlp2__fits_int(size_t n)
@@ -160,18 +161,6 @@ void mlp2__gemv_t(size_t M, size_t N, double alpha, const double *A, size_t lda,
     cblas_dgemv(CblasRowMajor, CblasTrans, (int)M, (int)N, alpha, A, (int)lda, x, 1, beta, y, 1);
 }
 
-void mlp2__axpy(size_t n, double alpha, const double *x, double *y)
-{
-    /* parameter vectors may exceed INT_MAX elements: go in int-sized pieces */
-    while (n > 0) {
-        size_t k = n > (size_t)INT_MAX ? (size_t)INT_MAX : n;
-        cblas_daxpy((int)k, alpha, x, 1, y, 1);
-        x += k;
-        y += k;
-        n -= k;
-    }
-}
-
 mlp2_status mlp2_set_blas_threads(int n)
 {
     if (n < 1)
@@ -185,10 +174,25 @@ int mlp2_blas_threads(void)
     return openblas_get_num_threads();
 }
 
-const char *mlp2_blas_config(void)
+/* openblas_get_config() rebuilds its string in a static buffer on every
+ * call, so a reader in one thread can see another's half-written copy: read
+ * it once, under pthread_once, into a buffer of our own. */
+static char blas_config[256] = "unknown";
+static pthread_once_t blas_config_once = PTHREAD_ONCE_INIT;
+
+static void read_blas_config(void)
 {
     const char *s = openblas_get_config();
-    return s ? s : "unknown";
+    if (s) {
+        strncpy(blas_config, s, sizeof blas_config - 1);
+        blas_config[sizeof blas_config - 1] = '\0';
+    }
+}
+
+const char *mlp2_blas_config(void)
+{
+    pthread_once(&blas_config_once, read_blas_config);
+    return blas_config;
 }
 
 const char *mlp2_blas_core(void)

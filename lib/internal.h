@@ -88,6 +88,10 @@ mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net);
 #define MLP2_CLONES
 #endif
 
+/* ---- optim.c ------------------------------------------------------------ */
+/* MLP2_OK when every field the kind uses is in its documented range, else MLP2_EINVAL */
+mlp2_status mlp2__optim_check_config(const mlp2_optim_config *c);
+
 /* ---- blas.c: the one BLAS seam ------------------------------------------ */
 /* C = alpha op(A) op(B) + beta C, all row-major; C is M x N, K inner.
  * beta == 0 overwrites C (it may hold garbage).  Sizes must fit in int
@@ -105,8 +109,6 @@ void mlp2__lgemm(bool transA, bool transB, size_t M, size_t N, size_t K, double 
 /* y = alpha A^T x + beta y, A row-major M x N, x length M, y length N. */
 void mlp2__gemv_t(size_t M, size_t N, double alpha, const double *A, size_t lda, const double *x,
                   double beta, double *y);
-/* y += alpha x */
-void mlp2__axpy(size_t n, double alpha, const double *x, double *y);
 bool mlp2__fits_int(size_t n);
 
 /* ---- kernels.c: vectorised element-wise passes -------------------------- */
@@ -124,6 +126,8 @@ double mlp2__residual_delta2(size_t rows, size_t cols, double *Z2, const double 
 void mlp2__delta1(size_t n, double *D1, const double *A1);
 /* true when every theta[i] - lr*g[i] is finite */
 bool mlp2__step_finite(size_t n, const double *theta, double lr, const double *g);
+/* theta[i] = theta[i] - lr*g[i]: the value mlp2__step_finite checked */
+void mlp2__sgd_update(size_t n, double *theta, double lr, const double *g);
 /* The small-shape path's tiles are transposed (a row per unit, a column per
  * sample), so its kernels take the bias per row:
  * At (cols x rows) = A^T, A rows x cols with leading dimension lda */

@@ -534,7 +534,9 @@ mlp2_status mlp2_load(mlp2 **out, const char *path)
 {
     if (!out || !path)
         return MLP2_FAIL(MLP2_EINVAL);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO at path must not block the open (it is then
+     * refused as not a regular file) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return MLP2_FAIL(MLP2_EIO);
     unsigned char *buf = NULL;

@@ -13,6 +13,7 @@
  * follows the vector width. */
 #include "internal.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -45,12 +46,16 @@ static inline uint64_t nonfinite_bit(double x)
     return (bits_of(x) & EXP_MASK) + EXP_ONE;
 }
 
-/* exp(x) for x in [-708, 708] (clamped), branch-free so that it vectorises.
- * Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then the degree-13
- * Taylor polynomial (truncation error < 1e-17 relative) and a scale by 2^n
- * built in the exponent bits.  Error: about 1 ulp. */
-static inline double exp_vec(double x)
+/* exp(x), branch-free so that it vectorises.  Cody-Waite reduction
+ * x = n ln2 + r, |r| <= ln2/2, then the degree-13 Taylor polynomial
+ * (truncation error < 1e-17 relative) and a scale by 2^n built in the
+ * exponent bits.  Error: about 1 ulp on [-708, 708].  Outside it the result
+ * saturates: +Inf above 708, 0 below -708 (where the true value is below
+ * 3.3e-308), so that sigmoid gives exactly 1 and 0 in its tails and a
+ * saturated unit passes back exactly zero gradient. */
+static inline double exp_vec(double x_in)
 {
+    double x = x_in;
     const double shifter = 0x1.8p52; /* adding it rounds to an integer held in the low bits */
     const double log2e = 0x1.71547652b82fep0;
     const double ln2_hi = 0x1.62e42fefa3800p-1; /* trailing zeros: n*ln2_hi is exact */
@@ -77,7 +82,8 @@ static inline double exp_vec(double x)
     p = p * r + 1.0;
     /* 2^n: the low bits of t hold n; shift it into the exponent field */
     const double scale = double_of((bits_of(t) + 1023u) << 52);
-    return p * scale;
+    const double y = p * scale;
+    return x_in > 708.0 ? (double)INFINITY : (x_in < -708.0 ? 0.0 : y);
 }
 
 static inline double sigmoid(double z)
@@ -101,6 +107,16 @@ bool mlp2__step_finite(size_t n, const double *restrict theta, double lr, const 
     for (size_t i = 0; i < n; i++)
         acc |= nonfinite_bit(theta[i] - lr * g[i]);
     return (acc >> 63) == 0;
+}
+
+/* theta -= lr * g, the same expression as mlp2__step_finite's, so that the
+ * check and the write agree to the bit (a BLAS daxpy may fuse the multiply
+ * and round differently at the overflow edge) */
+MLP2_CLONES
+void mlp2__sgd_update(size_t n, double *restrict theta, double lr, const double *restrict g)
+{
+    for (size_t i = 0; i < n; i++)
+        theta[i] = theta[i] - lr * g[i];
 }
 
 /*

@@ -146,7 +146,7 @@ mlp2_optim_config mlp2_optim_defaults(mlp2_optim_kind kind)
 }
 
 /* MLP2_OK when every field the kind uses is in its documented range */
-static mlp2_status check_config(const mlp2_optim_config *c)
+mlp2_status mlp2__optim_check_config(const mlp2_optim_config *c)
 {
     if (!(isfinite(c->lr) && c->lr > 0.0) || !(isfinite(c->weight_decay) && c->weight_decay >= 0.0))
         return MLP2_FAIL(MLP2_EINVAL);
@@ -169,7 +169,7 @@ mlp2_status mlp2_optim_create(mlp2_optim **out, const mlp2 *net, const mlp2_opti
 {
     if (!out || !net || !cfg)
         return MLP2_FAIL(MLP2_EINVAL);
-    mlp2_status st = check_config(cfg);
+    mlp2_status st = mlp2__optim_check_config(cfg);
     if (st != MLP2_OK)
         return st;
     const size_t n = net->n_params;
@@ -209,10 +209,10 @@ mlp2_status mlp2_optim_step(mlp2_optim *opt, mlp2 *net, const double *grad)
     switch (c->kind) {
     case MLP2_OPTIM_SGD:
         if (c->weight_decay == 0.0) {
-            /* the core's SGD step, one daxpy: theta -= lr * grad */
+            /* the core's SGD step: theta -= lr * grad */
             ok = mlp2__all_finite(n, grad) && mlp2__step_finite(n, th, c->lr, grad);
             if (ok)
-                mlp2__axpy(n, -c->lr, grad, th);
+                mlp2__sgd_update(n, th, c->lr, grad);
         } else {
             /* theta -= lr * (grad + wd*theta) */
             ok = sgd_finite(n, th, grad, c->lr, c->weight_decay);

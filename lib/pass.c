@@ -268,7 +268,7 @@ mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double 
         st = MLP2_FAIL(MLP2_ENONFINITE);
     if (st == MLP2_OK) {
         /* theta -= lr * grad */
-        mlp2__axpy(net->n_params, -lr, w->grad, net->theta);
+        mlp2__sgd_update(net->n_params, net->theta, lr, w->grad);
         if (loss)
             *loss = L;
     }

@@ -160,16 +160,18 @@ mlp2_status mlp2_train(mlp2 *net, const mlp2_train_config *cfg, size_t m, const 
     /* arguments and configuration, then the data, then memory; the model is
      * not touched before all of them succeed */
     if (!net || !cfg || !X || !Y || m == 0 || (m_val == 0) != (Xv == NULL) ||
-        (m_val == 0) != (Yv == NULL) || !config_ok(cfg))
+        (m_val == 0) != (Yv == NULL) || !config_ok(cfg) ||
+        mlp2__optim_check_config(&cfg->optim) != MLP2_OK)
         return MLP2_FAIL(MLP2_EINVAL);
     mlp2_status st;
     run_mem r = {0};
     const size_t batch = cfg->batch_size < m ? cfg->batch_size : m;
-    if ((st = run_alloc(&r, net, cfg, m, batch, m_val)) != MLP2_OK ||
-        (st = check_data(m, net->n_in, X)) != MLP2_OK ||
+    if ((st = check_data(m, net->n_in, X)) != MLP2_OK ||
         (st = check_data(m, net->n_out, Y)) != MLP2_OK ||
         (m_val > 0 && ((st = check_data(m_val, net->n_in, Xv)) != MLP2_OK ||
-                       (st = check_data(m_val, net->n_out, Yv)) != MLP2_OK))) {
+                       (st = check_data(m_val, net->n_out, Yv)) != MLP2_OK)))
+        return st;
+    if ((st = run_alloc(&r, net, cfg, m, batch, m_val)) != MLP2_OK) {
         run_free(&r);
         return st;
     }

@@ -380,6 +380,32 @@ static void test_sections(void **state)
     assert_unchanged(f);
 }
 
+/* The finiteness check and the write compute theta - lr*g the same way: at
+ * the overflow edge a fused multiply-add (as in a BLAS daxpy) rounds
+ * theta - lr*g to -Inf where the two-rounding check sees -DBL_MAX.  The
+ * step must either succeed with exactly the checked value or fail and
+ * leave the model as it was; never succeed with -Inf. */
+static void test_update_check_matches_write(void **state)
+{
+    (void)state;
+    mlp2 *net;
+    mlp2_optim *opt;
+    assert_int_equal(mlp2_create(&net, 1, 1, 1, 1), MLP2_OK);
+    const mlp2_optim_config cfg = {.kind = MLP2_OPTIM_SGD, .lr = 0x1.9b624ff136c4ap+0};
+    assert_int_equal(mlp2_optim_create(&opt, net, &cfg), MLP2_OK);
+    double th[4] = {-0x1.244010a848802p+1020, 0.0, 0.5, 0.0}, g[4] = {0x1.27e115667a06bp+1023, 0, 0, 0};
+    assert_int_equal(mlp2_set_params(net, th), MLP2_OK);
+    const double prod = cfg.lr * g[0]; /* rounded product, then rounded difference */
+    const double want = th[0] - prod;
+    assert_true(isfinite(want));
+    assert_int_equal(mlp2_optim_step(opt, net, g), MLP2_OK);
+    double now[4];
+    assert_int_equal(mlp2_get_params(net, now), MLP2_OK);
+    assert_true(now[0] == want);
+    mlp2_optim_free(opt);
+    mlp2_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nonfinite_results, setup, teardown),
         cmocka_unit_test(test_initialisation),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_update_check_matches_write),
         cmocka_unit_test_setup_teardown(test_clone_is_deep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sections, setup, teardown),
     };

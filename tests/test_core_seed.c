@@ -151,11 +151,29 @@ static void test_sigmoid_kernel_accuracy(void **state)
     /* extreme arguments stay finite and ordered */
     double ext[4] = {-1e308, -800.0, 800.0, 1e308};
     mlp2__bias_sigmoid(1, 4, ext, (const double[]){0, 0, 0, 0});
-    assert_true(ext[0] >= 0.0 && ext[0] < 1e-300);
-    assert_true(ext[1] >= 0.0 && ext[1] < 1e-300);
+    /* the tails round to exactly 0 and 1 (sigmoid(-800) = 3.7e-348) */
+    assert_true(ext[0] == 0.0 && ext[1] == 0.0);
     assert_true(ext[2] == 1.0 && ext[3] == 1.0);
     free(a);
     free(want);
+}
+
+/* A unit saturated by a huge input passes back zero gradient, as central
+ * differences say: 1-1-1 with W1 = W2 = 1, b = 0, y = 1, x = -1e300 gives
+ * A1 = 0 exactly, so dL/dW1 = x * delta1 = x * delta2 * W2 * A1 (1 - A1) = 0
+ * (with A1 clamped at 3.3e-308 it would be about -3.3e-8). */
+static void test_saturated_unit_gradient(void **state)
+{
+    (void)state;
+    mlp2 *net;
+    assert_int_equal(mlp2_create(&net, 1, 1, 1, 1), MLP2_OK);
+    const double th[4] = {1.0, 0.0, 1.0, 0.0}, x = -1e300, y = 1.0;
+    assert_int_equal(mlp2_set_params(net, th), MLP2_OK);
+    double g[4], loss;
+    assert_int_equal(mlp2_loss_grad(net, NULL, 1, &x, &y, &loss, g), MLP2_OK);
+    assert_true(g[0] == 0.0 && g[1] == 0.0 && g[2] == 0.0);
+    assert_true(loss == 0.5 && g[3] == -1.0); /* A2 = b2 = 0: loss = 1/2, gb2 = A2 - y */
+    mlp2_free(net);
 }
 
 int main(void)
@@ -165,6 +183,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backward_intermediates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sgd_step_moves_by_lr_grad, setup, teardown),
         cmocka_unit_test(test_sigmoid_kernel_accuracy),
+        cmocka_unit_test(test_saturated_unit_gradient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

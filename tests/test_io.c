@@ -1055,6 +1055,14 @@ static void test_load_errors(void **state)
     assert_int_equal(mlp2_load(&out, missing), MLP2_EIO);
     assert_int_equal(mlp2_load(&out, dir), MLP2_EIO); /* a folder */
     assert_ptr_equal(out, SENTINEL);
+    /* a FIFO with no writer: refused at once, not waited on (a blocking
+     * open would hang here until the test's timeout) */
+    char *fifo = path_join(dir, "fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(mlp2_load(&out, fifo), MLP2_EIO);
+    assert_ptr_equal(out, SENTINEL);
+    unlink(fifo);
+    free(fifo);
     write_bytes(missing, NULL, 0);
     assert_int_equal(mlp2_load(&out, missing), MLP2_EFORMAT); /* empty file */
     assert_ptr_equal(out, SENTINEL);
