@@ -150,7 +150,7 @@ double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *Z2, const do
 #define MLP2_SMALL_TILE_WORDS 4096
 #define MLP2_SMALL_MAX_TILE 512
 #define MLP2_SMALL_MIN_TILE 8
-#define MLP2_SMALL_MIN_ROWS 16
+#define MLP2_SMALL_MIN_ROWS 1
 typedef enum { MLP2_PATH_AUTO, MLP2_PATH_BLAS, MLP2_PATH_SMALL } mlp2_path;
 /* true when `rows` rows of net's shape take the small path */
 bool mlp2__small_path(const mlp2 *net, size_t rows);

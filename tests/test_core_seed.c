@@ -103,14 +103,19 @@ static void test_backward_intermediates(void **state)
 {
     fixture *f = *state;
     double loss = 0.0, grad[13];
-    assert_int_equal(mlp2__loss_grad(f->net, f->ws, 2, X, Y, &loss, grad), MLP2_OK);
+    /* the BLAS path leaves delta2 and delta1 in the workspace (at this size
+     * the automatic choice is the small path, checked below) */
+    assert_int_equal(mlp2__loss_grad_path(f->net, f->ws, 2, X, Y, &loss, grad, MLP2_PATH_BLAS), MLP2_OK);
     tu_assert_close(&loss, &L, 1, RTOL, 0.0);
     /* after the pass the workspace holds delta2 (in A2) and delta1 (in D1) */
     tu_assert_close(f->ws->A2, D2, 2, RTOL, ATOL);
     tu_assert_close(f->ws->D1, D1, 6, RTOL, ATOL);
     tu_assert_close(grad, grad_want, 13, RTOL, ATOL);
 
-    /* the public entry point gives the same */
+    /* the small path and the public entry point give the same */
+    assert_int_equal(mlp2__loss_grad_path(f->net, f->ws, 2, X, Y, &loss, grad, MLP2_PATH_SMALL), MLP2_OK);
+    tu_assert_close(&loss, &L, 1, RTOL, 0.0);
+    tu_assert_close(grad, grad_want, 13, RTOL, ATOL);
     double loss2 = 0.0, grad2[13];
     assert_int_equal(mlp2_loss_grad(f->net, NULL, 2, X, Y, &loss2, grad2), MLP2_OK);
     tu_assert_close(&loss2, &L, 1, RTOL, 0.0);
