@@ -357,6 +357,8 @@ static const row table[] = {
     {F_TRAIN, {NONFIN(A_XV)}, MLP2_ENONFINITE, 0},
     {F_TRAIN, {NONFIN(A_YV)}, MLP2_ENONFINITE, 0},
     {F_TRAIN, {SZ(A_M, BIG_SIZE), SZ(A_TC_SHUFFLE, 0)}, MLP2_ERANGE, 0},
+    {F_TRAIN, {SZ(A_M, BIG_SIZE)}, MLP2_ERANGE, 0}, /* shuffled: checked before the permutation is allocated */
+    {F_TRAIN, {SZ(A_M, SIZE_MAX), NUL(A_REPORT)}, MLP2_ERANGE, 0},
     {F_TRAIN, {SZ(A_M_VAL, BIG_SIZE)}, MLP2_ERANGE, 0},
 
     /* mlp2_section_set(net, name, data, len) */
