@@ -5,11 +5,12 @@
 # does not stop the others; the script exits non-zero if any stage failed.
 #
 #   release   gcc, optimised, -Werror (warning_level=3 plus the project's
-#             stricter set): meson test, every suite
+#             stricter set): meson test, every suite; and no allocation in
+#             lib/ outside lib/alloc.c (mlp2_set_allocator sees them all)
 #   install   meson install into a temporary prefix; a consumer program built
 #             with only `pkg-config --cflags --libs mlp2`; exported symbols
 #             and soname (tests/install/run.sh)
-#   valgrind  memcheck over suites core, reliability and io
+#   valgrind  memcheck over suites core, reliability, io and fuzz (the corpus)
 #             (meson test --setup valgrind; OpenBLAS reports in
 #             tests/valgrind.supp); errors and definite leaks fail
 #   asan      gcc, -fsanitize=address,undefined, leak checking on: meson
@@ -79,6 +80,16 @@ setup() { # setup DIR [meson options...]: a fresh build directory
 }
 
 stage_release() {
+  # one allocation path: nothing in lib/ but alloc.c calls the C allocator
+  # (or stdio, which allocates behind mlp2_set_allocator's back)
+  local direct
+  direct=$(grep -nE '(^|[^_a-zA-Z0-9])(malloc|calloc|realloc|free|strdup|strndup|asprintf|aligned_alloc|posix_memalign|fopen|fdopen|tmpfile)[[:space:]]*\(' \
+    lib/*.c lib/*.h | grep -v '^lib/alloc\.c:' || true)
+  if [[ -n $direct ]]; then
+    echo "release: allocation outside lib/alloc.c (use mlp2__alloc/mlp2__free):"
+    echo "$direct"
+    return 1
+  fi
   setup build-test -Dwerror=true &&
     ninja -C build-test -j "$JOBS" &&
     run_meson_test -C build-test --num-processes "$JOBS"
@@ -91,7 +102,7 @@ stage_install() {
 
 stage_valgrind() {
   [[ -f build-test/build.ninja ]] || stage_release >/dev/null || return 1
-  run_meson_test -C build-test --setup valgrind --suite core --suite reliability --suite io \
+  run_meson_test -C build-test --setup valgrind --suite core --suite reliability --suite io --suite fuzz \
     --num-processes "$JOBS"
 }
 

@@ -6,7 +6,7 @@
  * mlp2_predict and mlp2_loss_grad on the same model and data, with their own
  * workspace (same max_batch as the reference, so the chunking is the same)
  * and with a NULL workspace, plus the other const readers (get_params,
- * section_get, clone).  Every result must be bit-identical (memcmp) to the
+ * section_get, clone, blas_config).  Every result must be bit-identical (memcmp) to the
  * single-threaded reference computed first, and the model's parameters must
  * be unchanged at the end.  The threads start together at a barrier so that
  * they really overlap.
@@ -39,6 +39,7 @@ static double X[M * N_IN], Y[M * N_OUT];
 static size_t n_params;
 static double *ref_pred, *ref_grad, *ref_pred_nows, *ref_grad_nows, ref_loss, ref_loss_nows;
 static pthread_barrier_t start;
+static char blas_config[512]; /* mlp2_blas_config() as one thread saw it */
 
 typedef struct result {
     int mismatches;
@@ -84,6 +85,9 @@ static void *worker(void *arg)
             res->mismatches++;
         if (mlp2_get_params(model, theta) != MLP2_OK)
             res->errors++;
+        /* process-wide read-only queries, from every thread at once */
+        if (strcmp(mlp2_blas_config(), blas_config) != 0 || mlp2_version_number() != MLP2_VERSION_NUMBER)
+            res->mismatches++;
         mlp2 *copy = NULL;
         if (mlp2_clone(&copy, model) != MLP2_OK) {
             res->errors++;
@@ -115,6 +119,7 @@ static void shared_const_model(void **state)
     tu_fill(&r, theta0, n_params, -0.9, 0.9);
     assert_int_equal(mlp2_set_params(net, theta0), MLP2_OK);
 
+    snprintf(blas_config, sizeof blas_config, "%s", mlp2_blas_config());
     /* the single-threaded reference */
     mlp2_workspace *ws = NULL;
     assert_int_equal(mlp2_workspace_create(&ws, net, MAX_BATCH), MLP2_OK);
