@@ -9,7 +9,7 @@
 #   3. check the installed library: every exported symbol starts with mlp2_
 #      (besides the linker's _init/_fini/_edata/_end/__bss_start), the
 #      public mlp2_* ones are exactly the header's MLP2_API functions,
-#      internal mlp2__* ones are reported, and the soname is the versioned
+#      internal mlp2__* ones fail the test, and the soname is the versioned
 #      libmlp2.so.0 with the libmlp2.so link beside it.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
