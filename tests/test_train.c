@@ -52,6 +52,50 @@ static mlp2 *clone_of(const mlp2 *net)
     return c;
 }
 
+static mlp2 *new_net(size_t n_in, size_t n_hidden, size_t n_out, uint64_t seed)
+{
+    mlp2 *net = NULL;
+    assert_int_equal(mlp2_create(&net, n_in, n_hidden, n_out, seed), MLP2_OK);
+    return net;
+}
+
+static void assert_params_differ(const mlp2 *a, const mlp2 *b)
+{
+    double *pa = params_of(a), *pb = params_of(b);
+    assert_true(memcmp(pa, pb, n_params(a) * sizeof(double)) != 0);
+    free(pa);
+    free(pb);
+}
+
+/* net's parameters are still those saved in `before` */
+static void assert_params_are(const mlp2 *net, const double *before)
+{
+    double *now = params_of(net);
+    assert_memory_equal(now, before, n_params(net) * sizeof(double));
+    free(now);
+}
+
+/* the defaults, with the default optimiser (Adam) at this learning rate */
+static mlp2_train_config config(size_t epochs, size_t batch_size, double lr)
+{
+    mlp2_train_config c = mlp2_train_defaults();
+    c.epochs = epochs;
+    c.batch_size = batch_size;
+    c.optim.lr = lr;
+    return c;
+}
+
+/* the defaults, with plain SGD at this learning rate */
+static mlp2_train_config sgd_config(size_t epochs, size_t batch_size, double lr)
+{
+    mlp2_train_config c = mlp2_train_defaults();
+    c.epochs = epochs;
+    c.batch_size = batch_size;
+    c.optim = mlp2_optim_defaults(MLP2_OPTIM_SGD);
+    c.optim.lr = lr;
+    return c;
+}
+
 /* sin(x) at m points of [-3, 3], uniformly drawn: X m x 1, Y m x 1 */
 static void sine_data(uint64_t seed, size_t m, double *X, double *Y, double amplitude)
 {
@@ -89,6 +133,25 @@ static int record(void *user, size_t epoch, double train_loss, double val_loss)
     return r->stop_at && epoch == r->stop_at;
 }
 
+static void watch(mlp2_train_config *c, recorder *rec)
+{
+    c->on_epoch = record;
+    c->user = rec;
+}
+
+/* Trains `start` for `epochs` epochs with c's settings but no patience,
+ * min_delta or callback: it must end on net's parameters. */
+static void assert_run_ends_on(const mlp2 *net, mlp2 *start, mlp2_train_config c, size_t epochs, size_t m,
+                               const double *X, const double *Y, size_t mv, const double *Xv, const double *Yv)
+{
+    c.epochs = epochs;
+    c.patience = 0;
+    c.min_delta = 0;
+    c.on_epoch = NULL;
+    assert_int_equal(mlp2_train(start, &c, m, X, Y, mv, Xv, Yv, NULL), MLP2_OK);
+    assert_params_equal(net, start);
+}
+
 static const double XOR_X[8] = {0, 0, 0, 1, 1, 0, 1, 1};
 static const double XOR_Y[4] = {0, 1, 1, 0};
 
@@ -118,13 +181,9 @@ static void test_defaults(void **state)
 static void test_learns_xor(void **state)
 {
     (void)state;
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 2, 4, 1, 7), MLP2_OK);
+    mlp2 *net = new_net(2, 4, 1, 7);
     const double before = loss_of(net, 4, XOR_X, XOR_Y);
-    mlp2_train_config c = mlp2_train_defaults();
-    c.epochs = 3000;
-    c.batch_size = 2;
-    c.optim.lr = 0.02;
+    mlp2_train_config c = config(3000, 2, 0.02);
     c.seed = 11;
     mlp2_train_report rep;
     assert_int_equal(mlp2_train(net, &c, 4, XOR_X, XOR_Y, 0, NULL, NULL, &rep), MLP2_OK);
@@ -152,18 +211,13 @@ static void test_learns_sine(void **state)
     double X[M], Y[M], Xv[MV], Yv[MV];
     sine_data(1, M, X, Y, 1.0);
     sine_data(2, MV, Xv, Yv, 1.0);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 1, 12, 1, 3), MLP2_OK);
+    mlp2 *net = new_net(1, 12, 1, 3);
     const double before = loss_of(net, MV, Xv, Yv);
-    mlp2_train_config c = mlp2_train_defaults();
-    c.epochs = 1500;
-    c.batch_size = 16;
-    c.optim.lr = 0.01;
+    mlp2_train_config c = config(1500, 16, 0.01);
     c.lr_step = 500;
     c.lr_gamma = 0.5;
     recorder rec = {0};
-    c.on_epoch = record;
-    c.user = &rec;
+    watch(&c, &rec);
     mlp2_train_report rep;
     assert_int_equal(mlp2_train(net, &c, M, X, Y, MV, Xv, Yv, &rep), MLP2_OK);
     assert_int_equal(rep.reason, MLP2_STOP_EPOCHS);
@@ -189,16 +243,11 @@ static void test_partial_batch(void **state)
     tu_rng r = tu_seed(5);
     tu_fill(&r, X, M * NI, -1.4, 1.6);
     tu_fill(&r, Y, M * NO, -0.9, 1.1);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, NI, 5, NO, 8), MLP2_OK);
+    mlp2 *net = new_net(NI, 5, NO, 8);
     mlp2 *manual = clone_of(net);
 
-    mlp2_train_config c = mlp2_train_defaults();
-    c.epochs = 1;
-    c.batch_size = 4;
+    mlp2_train_config c = sgd_config(1, 4, 0.37);
     c.shuffle = 0;
-    c.optim = mlp2_optim_defaults(MLP2_OPTIM_SGD);
-    c.optim.lr = 0.37;
     mlp2_train_report rep;
     assert_int_equal(mlp2_train(net, &c, M, X, Y, 0, NULL, NULL, &rep), MLP2_OK);
 
@@ -218,10 +267,7 @@ static void test_partial_batch(void **state)
     /* without the last batch the result would differ */
     mlp2 *two = clone_of(manual);
     assert_int_equal(mlp2_sgd_step(two, NULL, 2, X + 8 * NI, Y + 8 * NO, 0.37, NULL), MLP2_OK);
-    double *a = params_of(two), *b = params_of(manual);
-    assert_true(memcmp(a, b, n_params(two) * sizeof(double)) != 0);
-    free(a);
-    free(b);
+    assert_params_differ(two, manual);
     mlp2_free(two);
     mlp2_free(net);
     mlp2_free(manual);
@@ -234,15 +280,10 @@ static void test_step_decay(void **state)
     enum { M = 12 };
     double X[M], Y[M];
     sine_data(9, M, X, Y, 1.0);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 1, 4, 1, 2), MLP2_OK);
+    mlp2 *net = new_net(1, 4, 1, 2);
     mlp2 *manual = clone_of(net), *constant = clone_of(net);
-    mlp2_train_config c = mlp2_train_defaults();
-    c.epochs = 7;
-    c.batch_size = 100; /* one full batch per epoch, rows in order */
+    mlp2_train_config c = sgd_config(7, 100, 0.3); /* one full batch per epoch, rows in order */
     c.shuffle = 0;
-    c.optim = mlp2_optim_defaults(MLP2_OPTIM_SGD);
-    c.optim.lr = 0.3;
     c.lr_step = 2;
     c.lr_gamma = 0.5;
     assert_int_equal(mlp2_train(net, &c, M, X, Y, 0, NULL, NULL, NULL), MLP2_OK);
@@ -274,14 +315,9 @@ static void test_shuffle_is_permutation(void **state)
     tu_rng r = tu_seed(6);
     tu_fill(&r, X, M * NI, -2.0, 2.0);
     tu_fill(&r, Y, M, -1.0, 1.0);
-    mlp2 *a = NULL;
-    assert_int_equal(mlp2_create(&a, NI, 6, 1, 4), MLP2_OK);
+    mlp2 *a = new_net(NI, 6, 1, 4);
     mlp2 *b = clone_of(a);
-    mlp2_train_config c = mlp2_train_defaults();
-    c.epochs = 3;
-    c.batch_size = M;
-    c.optim = mlp2_optim_defaults(MLP2_OPTIM_SGD);
-    c.optim.lr = 0.5;
+    mlp2_train_config c = sgd_config(3, M, 0.5);
     c.shuffle = 1;
     assert_int_equal(mlp2_train(a, &c, M, X, Y, 0, NULL, NULL, NULL), MLP2_OK);
     c.shuffle = 0;
@@ -303,8 +339,7 @@ static void test_reproducible(void **state)
     double X[M], Y[M], Xv[MV], Yv[MV];
     sine_data(3, M, X, Y, 1.0);
     sine_data(4, MV, Xv, Yv, 1.0);
-    mlp2 *a = NULL;
-    assert_int_equal(mlp2_create(&a, 1, 8, 1, 12), MLP2_OK);
+    mlp2 *a = new_net(1, 8, 1, 12);
     mlp2 *b = clone_of(a), *d = clone_of(a), *u = clone_of(a);
     mlp2_train_config c = mlp2_train_defaults();
     c.epochs = 30;
@@ -322,16 +357,11 @@ static void test_reproducible(void **state)
                 ra.final_val_loss == rb.final_val_loss);
     c.seed = 0x5eee;
     assert_int_equal(mlp2_train(d, &c, M, X, Y, MV, Xv, Yv, &rd), MLP2_OK);
-    double *pa = params_of(a), *pd = params_of(d);
-    assert_true(memcmp(pa, pd, n_params(a) * sizeof(double)) != 0);
+    assert_params_differ(a, d);
     /* and shuffling changed the path: unshuffled is different again */
     c.shuffle = 0;
     assert_int_equal(mlp2_train(u, &c, M, X, Y, MV, Xv, Yv, NULL), MLP2_OK);
-    double *pu = params_of(u);
-    assert_true(memcmp(pa, pu, n_params(a) * sizeof(double)) != 0);
-    free(pa);
-    free(pd);
-    free(pu);
+    assert_params_differ(a, u);
     mlp2_free(a);
     mlp2_free(b);
     mlp2_free(d);
@@ -349,17 +379,12 @@ static void test_early_stopping(void **state)
     double X[M], Y[M], Xv[MV], Yv[MV];
     sine_data(21, M, X, Y, 1.0);
     sine_data(22, MV, Xv, Yv, 0.5);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 1, 10, 1, 5), MLP2_OK);
+    mlp2 *net = new_net(1, 10, 1, 5);
     mlp2 *again = clone_of(net);
-    mlp2_train_config c = mlp2_train_defaults();
-    c.epochs = 2000;
-    c.batch_size = 8;
-    c.optim.lr = 0.002; /* slow enough that the best epoch is well inside */
+    mlp2_train_config c = config(2000, 8, 0.002); /* lr slow enough that the best epoch is well inside */
     c.patience = PATIENCE;
     recorder rec = {0};
-    c.on_epoch = record;
-    c.user = &rec;
+    watch(&c, &rec);
     mlp2_train_report rep;
     assert_int_equal(mlp2_train(net, &c, M, X, Y, MV, Xv, Yv, &rep), MLP2_OK);
     assert_int_equal(rep.reason, MLP2_STOP_EARLY);
@@ -377,11 +402,7 @@ static void test_early_stopping(void **state)
     /* the model holds the best parameters: its validation loss is best_loss,
      * and they are those of a run that ends at best_epoch */
     assert_true(loss_of(net, MV, Xv, Yv) == rep.best_loss);
-    c.epochs = rep.best_epoch;
-    c.patience = 0;
-    c.on_epoch = NULL;
-    assert_int_equal(mlp2_train(again, &c, M, X, Y, MV, Xv, Yv, NULL), MLP2_OK);
-    assert_params_equal(net, again);
+    assert_run_ends_on(net, again, c, rep.best_epoch, M, X, Y, MV, Xv, Yv);
     mlp2_free(net);
     mlp2_free(again);
 }
@@ -394,18 +415,13 @@ static void test_min_delta(void **state)
     double X[M], Y[M], Xv[MV], Yv[MV];
     sine_data(31, M, X, Y, 1.0);
     sine_data(32, MV, Xv, Yv, 1.0);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 1, 6, 1, 5), MLP2_OK);
+    mlp2 *net = new_net(1, 6, 1, 5);
     mlp2 *one = clone_of(net);
-    mlp2_train_config c = mlp2_train_defaults();
-    c.epochs = 100;
-    c.batch_size = 8;
-    c.optim.lr = 0.01;
+    mlp2_train_config c = config(100, 8, 0.01);
     c.patience = 4;
     c.min_delta = 1e9; /* nothing beats epoch 1 by that much */
     recorder rec = {0};
-    c.on_epoch = record;
-    c.user = &rec;
+    watch(&c, &rec);
     mlp2_train_report rep;
     assert_int_equal(mlp2_train(net, &c, M, X, Y, MV, Xv, Yv, &rep), MLP2_OK);
     assert_int_equal(rep.reason, MLP2_STOP_EARLY);
@@ -413,12 +429,7 @@ static void test_min_delta(void **state)
     assert_int_equal(rep.epochs_run, 5);
     assert_true(rec.val[4] < rec.val[0]); /* it did improve, by less than min_delta */
     assert_true(rep.best_loss == rec.val[0]);
-    c.epochs = 1;
-    c.patience = 0;
-    c.min_delta = 0;
-    c.on_epoch = NULL;
-    assert_int_equal(mlp2_train(one, &c, M, X, Y, MV, Xv, Yv, NULL), MLP2_OK);
-    assert_params_equal(net, one);
+    assert_run_ends_on(net, one, c, 1, M, X, Y, MV, Xv, Yv);
     mlp2_free(net);
     mlp2_free(one);
 }
@@ -431,8 +442,7 @@ static void test_best_on_train_loss(void **state)
     enum { M = 40 };
     double X[M], Y[M];
     sine_data(41, M, X, Y, 1.0);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 1, 8, 1, 6), MLP2_OK);
+    mlp2 *net = new_net(1, 8, 1, 6);
     mlp2 *again = clone_of(net);
     mlp2_train_config c = mlp2_train_defaults();
     c.epochs = 40;
@@ -441,8 +451,7 @@ static void test_best_on_train_loss(void **state)
     c.optim.lr = 0.3; /* noisy: the train loss goes up and down */
     c.patience = 1000;
     recorder rec = {0};
-    c.on_epoch = record;
-    c.user = &rec;
+    watch(&c, &rec);
     mlp2_train_report rep;
     assert_int_equal(mlp2_train(net, &c, M, X, Y, 0, NULL, NULL, &rep), MLP2_OK);
     assert_int_equal(rep.reason, MLP2_STOP_EPOCHS);
@@ -456,11 +465,7 @@ static void test_best_on_train_loss(void **state)
     assert_int_equal(rep.best_epoch, arg + 1);
     assert_true(rep.best_loss == rec.train[arg]);
     assert_true(rep.final_train_loss == rec.train[39]);
-    c.epochs = rep.best_epoch;
-    c.patience = 0;
-    c.on_epoch = NULL;
-    assert_int_equal(mlp2_train(again, &c, M, X, Y, 0, NULL, NULL, NULL), MLP2_OK);
-    assert_params_equal(net, again);
+    assert_run_ends_on(net, again, c, rep.best_epoch, M, X, Y, 0, NULL, NULL);
     mlp2_free(net);
     mlp2_free(again);
 }
@@ -473,15 +478,13 @@ static void test_callback_stop(void **state)
     enum { M = 20 };
     double X[M], Y[M];
     sine_data(51, M, X, Y, 1.0);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 1, 5, 1, 1), MLP2_OK);
+    mlp2 *net = new_net(1, 5, 1, 1);
     mlp2 *three = clone_of(net);
     mlp2_train_config c = mlp2_train_defaults();
     c.epochs = 50;
     c.batch_size = 6;
     recorder rec = {.stop_at = 3};
-    c.on_epoch = record;
-    c.user = &rec;
+    watch(&c, &rec);
     mlp2_train_report rep;
     assert_int_equal(mlp2_train(net, &c, M, X, Y, 0, NULL, NULL, &rep), MLP2_OK);
     assert_int_equal(rep.reason, MLP2_STOP_CALLBACK);
@@ -495,10 +498,7 @@ static void test_callback_stop(void **state)
     assert_true(rep.final_train_loss == rec.train[2]);
     assert_int_equal(rep.best_epoch, 3);
     /* exactly three epochs ran */
-    c.epochs = 3;
-    c.on_epoch = NULL;
-    assert_int_equal(mlp2_train(three, &c, M, X, Y, 0, NULL, NULL, NULL), MLP2_OK);
-    assert_params_equal(net, three);
+    assert_run_ends_on(net, three, c, 3, M, X, Y, 0, NULL, NULL);
     mlp2_free(net);
     mlp2_free(three);
 }
@@ -511,20 +511,14 @@ static void test_cancel(void **state)
     enum { M = 20, B = 6 };
     double X[M], Y[M];
     sine_data(61, M, X, Y, 1.0);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 1, 5, 1, 1), MLP2_OK);
+    mlp2 *net = new_net(1, 5, 1, 1);
     mlp2 *manual = clone_of(net), *first = clone_of(net), *restored = clone_of(net);
     volatile sig_atomic_t flag = 0;
-    mlp2_train_config c = mlp2_train_defaults();
-    c.epochs = 50;
-    c.batch_size = B;
+    mlp2_train_config c = sgd_config(50, B, 0.2);
     c.shuffle = 0;
-    c.optim = mlp2_optim_defaults(MLP2_OPTIM_SGD);
-    c.optim.lr = 0.2;
     c.cancel = &flag;
     recorder rec = {.raise_at = 2, .flag = &flag};
-    c.on_epoch = record;
-    c.user = &rec;
+    watch(&c, &rec);
     mlp2_train_report rep;
     assert_int_equal(mlp2_train(net, &c, M, X, Y, 0, NULL, NULL, &rep), MLP2_OK);
     assert_int_equal(rep.reason, MLP2_STOP_CANCELLED);
@@ -582,18 +576,13 @@ static void test_nan_mid_training(void **state)
         for (int shuffle = 0; shuffle <= 1; shuffle++) {
             double Xp[M];
             memcpy(Xp, X, sizeof Xp);
-            mlp2 *net = NULL;
-            assert_int_equal(mlp2_create(&net, 1, 6, 1, 9), MLP2_OK);
+            mlp2 *net = new_net(1, 6, 1, 9);
             mlp2 *three = clone_of(net);
-            mlp2_train_config c = mlp2_train_defaults();
-            c.epochs = 20;
-            c.batch_size = 5;
+            mlp2_train_config c = config(20, 5, 0.01);
             c.shuffle = shuffle;
-            c.optim.lr = 0.01;
             c.patience = (size_t)patience;
             recorder rec = {.poison_at = 3, .poison = &Xp[0]};
-            c.on_epoch = record;
-            c.user = &rec;
+            watch(&c, &rec);
             mlp2_train_report rep;
             assert_int_equal(mlp2_train(net, &c, M, Xp, Y, MV, Xv, Yv, &rep), MLP2_ENONFINITE);
             assert_int_equal(rep.reason, MLP2_STOP_NONFINITE);
@@ -608,11 +597,7 @@ static void test_nan_mid_training(void **state)
                     assert_int_equal(rep.best_epoch, 3);
                 assert_true(rep.best_epoch >= 1 && rep.best_epoch <= 3);
                 assert_true(rep.best_loss == rec.val[rep.best_epoch - 1]);
-                c.epochs = rep.best_epoch;
-                c.on_epoch = NULL;
-                c.patience = 0;
-                assert_int_equal(mlp2_train(three, &c, M, X, Y, MV, Xv, Yv, NULL), MLP2_OK);
-                assert_params_equal(net, three);
+                assert_run_ends_on(net, three, c, rep.best_epoch, M, X, Y, MV, Xv, Yv);
             }
             mlp2_free(net);
             mlp2_free(three);
@@ -628,13 +613,8 @@ static void test_divergence(void **state)
     enum { M = 16 };
     double X[M], Y[M];
     sine_data(81, M, X, Y, 1e150);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 1, 3, 1, 2), MLP2_OK);
-    mlp2_train_config c = mlp2_train_defaults();
-    c.epochs = 1000;
-    c.batch_size = 4;
-    c.optim = mlp2_optim_defaults(MLP2_OPTIM_SGD);
-    c.optim.lr = 10.0;
+    mlp2 *net = new_net(1, 3, 1, 2);
+    mlp2_train_config c = sgd_config(1000, 4, 10.0);
     mlp2_train_report rep;
     assert_int_equal(mlp2_train(net, &c, M, X, Y, 0, NULL, NULL, &rep), MLP2_ENONFINITE);
     assert_int_equal(rep.reason, MLP2_STOP_NONFINITE);
@@ -661,8 +641,7 @@ static void test_config_errors(void **state)
     tu_fill(&r, Y, M, -1, 1);
     tu_fill(&r, Xv, 8, -1, 1);
     tu_fill(&r, Yv, 4, -1, 1);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 2, 3, 1, 1), MLP2_OK);
+    mlp2 *net = new_net(2, 3, 1, 1);
     double *before = params_of(net);
     mlp2_train_report rep, sentinel;
     memset(&sentinel, 0xa5, sizeof sentinel);
@@ -674,9 +653,7 @@ static void test_config_errors(void **state)
     do {                                                                       \
         assert_int_equal(mlp2_train(__VA_ARGS__, &rep), (status));             \
         assert_memory_equal(&rep, &sentinel, sizeof rep);                      \
-        double *now_ = params_of(net);                                         \
-        assert_memory_equal(now_, before, n_params(net) * sizeof(double));     \
-        free(now_);                                                            \
+        assert_params_are(net, before);                                        \
     } while (0)
 
     EXPECT(MLP2_EINVAL, NULL, &c, M, X, Y, 0, NULL, NULL);
@@ -782,8 +759,7 @@ static void test_out_of_memory(void **state)
     double X[M], Y[M], Xv[MV], Yv[MV];
     sine_data(91, M, X, Y, 1.0);
     sine_data(92, MV, Xv, Yv, 1.0);
-    mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 1, 4, 1, 1), MLP2_OK);
+    mlp2 *net = new_net(1, 4, 1, 1);
     mlp2 *copy = clone_of(net);
     double *before = params_of(net);
     mlp2_train_config c = mlp2_train_defaults();
@@ -801,9 +777,7 @@ static void test_out_of_memory(void **state)
     for (size_t k = 1; k <= n25; k++) {
         assert_int_equal(allocations(net, &c, k, &st, M, X, Y, MV, Xv, Yv), k);
         assert_int_equal(st, MLP2_ENOMEM);
-        double *now = params_of(net);
-        assert_memory_equal(now, before, n_params(net) * sizeof(double));
-        free(now);
+        assert_params_are(net, before);
     }
     free(before);
     mlp2_free(net);
