@@ -260,6 +260,14 @@ static void listing(const char *dir, char *out, size_t cap)
     }
 }
 
+/* the folder holds exactly these entries (as listing() writes them) */
+static void assert_listing(const char *dir, const char *want)
+{
+    char ls[1024];
+    listing(dir, ls, sizeof ls);
+    assert_string_equal(ls, want);
+}
+
 static unsigned char *read_bytes(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -422,9 +430,7 @@ static void test_round_trip(void **state)
             mlp2_free(c);
         }
     }
-    char ls[1024];
-    listing(dir, ls, sizeof ls);
-    assert_string_equal(ls, "model.mlp2"); /* no temporary file left */
+    assert_listing(dir, "model.mlp2"); /* no temporary file left */
     remove_tree(dir);
     free(path);
     free(dir);
@@ -845,21 +851,33 @@ static void test_many_sections(void **state)
     free(b);
 }
 
+/* the file holds exactly these bytes */
+static void assert_bytes(const char *path, const unsigned char *want, size_t want_len)
+{
+    size_t n;
+    unsigned char *now = read_bytes(path, &n);
+    assert_int_equal(n, want_len);
+    assert_memory_equal(now, want, n);
+    free(now);
+}
+
+/* the file loads, as the same model as `want` */
+static void assert_file_holds(const char *path, const mlp2 *want)
+{
+    mlp2 *back = NULL;
+    assert_int_equal(mlp2_load(&back, path), MLP2_OK);
+    assert_same_model(back, want);
+    mlp2_free(back);
+}
+
 /* The folder's content, and the old file, after a save that must fail. */
 static void expect_failed_save(const mlp2 *net, const char *path, const char *dir, const char *want_ls,
                                const char *old_path, const unsigned char *old, size_t old_len)
 {
     assert_int_equal(mlp2_save(net, path), MLP2_EIO);
-    char ls[1024];
-    listing(dir, ls, sizeof ls);
-    assert_string_equal(ls, want_ls);
-    if (old_path) {
-        size_t n;
-        unsigned char *now = read_bytes(old_path, &n);
-        assert_int_equal(n, old_len);
-        assert_memory_equal(now, old, n);
-        free(now);
-    }
+    assert_listing(dir, want_ls);
+    if (old_path)
+        assert_bytes(old_path, old, old_len);
 }
 
 static void test_save_missing_folder(void **state)
@@ -922,23 +940,12 @@ static void test_save_no_space(void **state)
     signal(SIGXFSZ, prev);
     assert_int_equal(st, MLP2_EIO);
 
-    char ls[1024];
-    listing(dir, ls, sizeof ls);
-    assert_string_equal(ls, "m.mlp2");
-    size_t n;
-    unsigned char *now = read_bytes(path, &n);
-    assert_int_equal(n, old_len);
-    assert_memory_equal(now, old_bytes, n);
-    mlp2 *back = NULL;
-    assert_int_equal(mlp2_load(&back, path), MLP2_OK);
-    assert_same_model(back, old);
+    assert_listing(dir, "m.mlp2");
+    assert_bytes(path, old_bytes, old_len);
+    assert_file_holds(path, old);
     /* and with the limit lifted the same save works */
     assert_int_equal(mlp2_save(net, path), MLP2_OK);
-    mlp2_free(back);
-    assert_int_equal(mlp2_load(&back, path), MLP2_OK);
-    assert_same_model(back, net);
-    mlp2_free(back);
-    free(now);
+    assert_file_holds(path, net);
     free(old_bytes);
     remove_tree(dir);
     free(path);
@@ -998,9 +1005,7 @@ static void test_save_unreadable_folder(void **state)
     assert_int_equal(st2, MLP2_OK);
     assert_same_model(back, net);
     mlp2_free(back);
-    char ls[1024];
-    listing(dir, ls, sizeof ls);
-    assert_string_equal(ls, "m.mlp2");
+    assert_listing(dir, "m.mlp2");
     remove_tree(dir);
     free(path);
     free(dir);
@@ -1020,24 +1025,19 @@ static void test_save_replaces(void **state)
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0640);
-    mlp2 *back = NULL;
-    assert_int_equal(mlp2_load(&back, path), MLP2_OK);
-    assert_same_model(back, b);
-    mlp2_free(back);
-    char ls[1024];
-    listing(dir, ls, sizeof ls);
-    assert_string_equal(ls, "m.mlp2");
+    assert_file_holds(path, b);
+    assert_listing(dir, "m.mlp2");
     /* a relative path (no folder part) works too */
     char cwd[4096];
     assert_non_null(getcwd(cwd, sizeof cwd));
     assert_int_equal(chdir(dir), 0);
     assert_int_equal(mlp2_save(a, "rel.mlp2"), MLP2_OK);
+    mlp2 *back = NULL;
     assert_int_equal(mlp2_load(&back, "rel.mlp2"), MLP2_OK);
     assert_int_equal(chdir(cwd), 0);
     assert_same_model(back, a);
     mlp2_free(back);
-    listing(dir, ls, sizeof ls);
-    assert_string_equal(ls, "m.mlp2|rel.mlp2");
+    assert_listing(dir, "m.mlp2|rel.mlp2");
     remove_tree(dir);
     free(path);
     free(dir);
@@ -1104,14 +1104,8 @@ static void test_out_of_memory(void **state)
         if (st == MLP2_OK)
             break;
         assert_int_equal(st, MLP2_ENOMEM);
-        char ls[1024];
-        listing(dir, ls, sizeof ls);
-        assert_string_equal(ls, "m.mlp2");
-        size_t n;
-        unsigned char *now = read_bytes(path, &n);
-        assert_int_equal(n, old_len);
-        assert_memory_equal(now, old_bytes, n);
-        free(now);
+        assert_listing(dir, "m.mlp2");
+        assert_bytes(path, old_bytes, old_len);
     }
     assert_true(k > 1);
     for (k = 1;; k++) {
