@@ -30,6 +30,7 @@
 
 #include "countalloc.h"
 #include "internal.h"
+#include "snapshot.h"
 #include "testutil.h"
 
 /* NAN and INFINITY are float constants: spelled as doubles, clang's
@@ -475,17 +476,6 @@ static unsigned char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-static size_t dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n++;
-    closedir(d);
-    return n;
-}
-
 /* The workspace's buffers by name (lib/internal.h), with their lengths. */
 typedef struct ws_buf {
     double *p;
@@ -832,38 +822,21 @@ static mlp2_status call(fn f, const args *g)
 
 /* ---- snapshots ---------------------------------------------------------- */
 
-typedef struct image {
-    unsigned char *b;
-    size_t n, cap;
-} image;
-
-static void put(image *im, const void *p, size_t n)
-{
-    if (im->n + n > im->cap) {
-        im->cap = 2 * (im->n + n) + 256;
-        im->b = realloc(im->b, im->cap);
-        assert_non_null(im->b);
-    }
-    if (n)
-        memcpy(im->b + im->n, p, n);
-    im->n += n;
-}
-
 static void put_model(image *im, const mlp2 *net)
 {
     size_t sz[4] = {mlp2_n_in(net), mlp2_n_hidden(net), mlp2_n_out(net), mlp2_section_count(net)};
-    put(im, sz, sizeof sz);
-    put(im, net->theta, net->n_params * sizeof(double));
+    img_put(im, sz, sizeof sz);
+    img_put(im, net->theta, net->n_params * sizeof(double));
     for (size_t i = 0; i < sz[3]; i++) {
         const mlp2_section *s = &net->sections[i];
-        put(im, s->name, strlen(s->name) + 1);
-        put(im, &s->len, sizeof s->len);
-        put(im, s->data, s->len);
+        img_put(im, s->name, strlen(s->name) + 1);
+        img_put(im, &s->len, sizeof s->len);
+        img_put(im, s->data, s->len);
     }
 }
 
 /* Structs go in field by field: their padding bytes are not values. */
-#define PUT(im, x) put((im), &(x), sizeof(x))
+#define PUT(im, x) img_put((im), &(x), sizeof(x))
 
 static void put_ws(image *im, const mlp2_workspace *ws)
 {
@@ -874,7 +847,7 @@ static void put_ws(image *im, const mlp2_workspace *ws)
     PUT(im, ws->max_batch);
     ws_buf b[5];
     for (size_t k = 0, n = ws_bufs(ws, b); k < n; k++)
-        put(im, b[k].p, b[k].n * sizeof(double));
+        img_put(im, b[k].p, b[k].n * sizeof(double));
 }
 
 static void put_ocfg(image *im, const mlp2_optim_config *c)
@@ -916,34 +889,34 @@ static image snapshot(bool outputs, bool ws)
         put_ws(&im, fx.ws_other);
     }
     uint64_t steps = mlp2_optim_steps(fx.opt);
-    put(&im, &steps, sizeof steps);
-    put(&im, fx.X, sizeof fx.X);
-    put(&im, fx.Y, sizeof fx.Y);
-    put(&im, fx.Xv, sizeof fx.Xv);
-    put(&im, fx.Yv, sizeof fx.Yv);
-    put(&im, fx.theta_in, sizeof fx.theta_in);
-    put(&im, fx.grad_in, sizeof fx.grad_in);
+    img_put(&im, &steps, sizeof steps);
+    img_put(&im, fx.X, sizeof fx.X);
+    img_put(&im, fx.Y, sizeof fx.Y);
+    img_put(&im, fx.Xv, sizeof fx.Xv);
+    img_put(&im, fx.Yv, sizeof fx.Yv);
+    img_put(&im, fx.theta_in, sizeof fx.theta_in);
+    img_put(&im, fx.grad_in, sizeof fx.grad_in);
     put_ocfg(&im, &fx.ocfg);
     put_tcfg(&im, &fx.tcfg);
     if (outputs) {
-        put(&im, fx.Yp, sizeof fx.Yp);
-        put(&im, fx.grad_out, sizeof fx.grad_out);
-        put(&im, &fx.loss, sizeof fx.loss);
+        img_put(&im, fx.Yp, sizeof fx.Yp);
+        img_put(&im, fx.grad_out, sizeof fx.grad_out);
+        img_put(&im, &fx.loss, sizeof fx.loss);
     }
-    put(&im, fx.theta_out, sizeof fx.theta_out);
-    put(&im, &fx.out_net, sizeof fx.out_net);
-    put(&im, &fx.out_ws, sizeof fx.out_ws);
-    put(&im, &fx.out_opt, sizeof fx.out_opt);
-    put(&im, &fx.data_out, sizeof fx.data_out);
-    put(&im, &fx.len_out, sizeof fx.len_out);
+    img_put(&im, fx.theta_out, sizeof fx.theta_out);
+    img_put(&im, &fx.out_net, sizeof fx.out_net);
+    img_put(&im, &fx.out_ws, sizeof fx.out_ws);
+    img_put(&im, &fx.out_opt, sizeof fx.out_opt);
+    img_put(&im, &fx.data_out, sizeof fx.data_out);
+    img_put(&im, &fx.len_out, sizeof fx.len_out);
     size_t flen = 0;
     unsigned char *f = read_file(fx.path, &flen);
     assert_non_null(f);
-    put(&im, &flen, sizeof flen);
-    put(&im, f, flen);
+    img_put(&im, &flen, sizeof flen);
+    img_put(&im, f, flen);
     free(f);
     size_t nd = dir_entries(fx.dir);
-    put(&im, &nd, sizeof nd);
+    img_put(&im, &nd, sizeof nd);
     return im;
 }
 

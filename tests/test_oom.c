@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "countalloc.h"
+#include "snapshot.h"
 #include "testutil.h"
 
 #define N_IN 3
@@ -87,36 +88,8 @@ static unsigned char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-static size_t dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n++;
-    closedir(d);
-    return n;
-}
-
 /* A byte image of the model: sizes, parameters, then each section's name
  * and data.  Two models are the same exactly when their images are. */
-typedef struct image {
-    unsigned char *b;
-    size_t n, cap;
-} image;
-
-static void img_put(image *im, const void *p, size_t n)
-{
-    if (im->n + n > im->cap) {
-        im->cap = 2 * (im->n + n) + 64;
-        im->b = realloc(im->b, im->cap);
-        assert_non_null(im->b);
-    }
-    if (n)
-        memcpy(im->b + im->n, p, n);
-    im->n += n;
-}
-
 static void img_model(image *im, const mlp2 *net)
 {
     size_t sz[4] = {mlp2_n_in(net), mlp2_n_hidden(net), mlp2_n_out(net), mlp2_section_count(net)};
