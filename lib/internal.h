@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- status.c: every error goes through here (one breakpoint catches all) */
 mlp2_status mlp2__fail(mlp2_status s);
@@ -112,6 +113,15 @@ void mlp2__gemv_t(size_t M, size_t N, double alpha, const double *A, size_t lda,
 bool mlp2__fits_int(size_t n);
 
 /* ---- kernels.c: vectorised element-wise passes -------------------------- */
+/* Bit 63 of the result is set iff x is NaN or Inf: an all-ones exponent
+ * carries out of the exponent field.  Branch-free, so that checking loops
+ * (acc |= mlp2__nonfinite_bit(x[i])) vectorise. */
+static inline uint64_t mlp2__nonfinite_bit(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u & 0x7ff0000000000000u) + 0x0010000000000000u;
+}
 /* true when every x[i] is finite */
 bool mlp2__all_finite(size_t n, const double *x);
 /* A[i][j] = sigmoid(A[i][j] + b[j]), in place; A is rows x cols */

@@ -22,9 +22,6 @@
 #define MLP2_FMA
 #endif
 
-#define EXP_MASK 0x7ff0000000000000u
-#define EXP_ONE 0x0010000000000000u
-
 static inline uint64_t bits_of(double x)
 {
     uint64_t u;
@@ -37,13 +34,6 @@ static inline double double_of(uint64_t u)
     double x;
     memcpy(&x, &u, sizeof x);
     return x;
-}
-
-/* bit 63 of the result is set iff x is NaN or Inf: an all-ones exponent
- * carries out of the exponent field */
-static inline uint64_t nonfinite_bit(double x)
-{
-    return (bits_of(x) & EXP_MASK) + EXP_ONE;
 }
 
 /* exp(x), branch-free so that it vectorises.  Cody-Waite reduction
@@ -96,7 +86,7 @@ bool mlp2__all_finite(size_t n, const double *restrict x)
 {
     uint64_t acc = 0;
     for (size_t i = 0; i < n; i++)
-        acc |= nonfinite_bit(x[i]);
+        acc |= mlp2__nonfinite_bit(x[i]);
     return (acc >> 63) == 0;
 }
 
@@ -105,7 +95,7 @@ bool mlp2__step_finite(size_t n, const double *restrict theta, double lr, const 
 {
     uint64_t acc = 0;
     for (size_t i = 0; i < n; i++)
-        acc |= nonfinite_bit(theta[i] - lr * g[i]);
+        acc |= mlp2__nonfinite_bit(theta[i] - lr * g[i]);
     return (acc >> 63) == 0;
 }
 

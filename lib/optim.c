@@ -22,18 +22,6 @@ struct mlp2_optim {
 
 /* ---- element-wise kernels ----------------------------------------------- */
 
-#define EXP_MASK 0x7ff0000000000000u
-#define EXP_ONE 0x0010000000000000u
-
-/* bit 63 is set iff x is NaN or Inf (an all-ones exponent carries out);
- * branch-free, so the checking loops vectorise */
-static inline uint64_t nonfinite_bit(double x)
-{
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    return (u & EXP_MASK) + EXP_ONE;
-}
-
 /* The per-element update of each kind, shared by the checking and the
  * writing pass so that both evaluate exactly the same expressions.
  * g = grad + wd*theta (with wd == 0 this is grad, up to the sign of a zero). */
@@ -81,7 +69,7 @@ static bool sgd_finite(size_t n, const double *restrict th, const double *restri
 {
     uint64_t acc = 0;
     for (size_t i = 0; i < n; i++)
-        acc |= nonfinite_bit(sgd_elem(th[i], gr[i], lr, wd));
+        acc |= mlp2__nonfinite_bit(sgd_elem(th[i], gr[i], lr, wd));
     return (acc >> 63) == 0;
 }
 
@@ -98,7 +86,7 @@ static bool momentum_finite(size_t n, const double *restrict th, const double *r
     for (size_t i = 0; i < n; i++) {
         double a, b;
         momentum_elem(th[i], gr[i], vel[i], lr, mu, wd, &a, &b);
-        acc |= nonfinite_bit(a) | nonfinite_bit(b);
+        acc |= mlp2__nonfinite_bit(a) | mlp2__nonfinite_bit(b);
     }
     return (acc >> 63) == 0;
 }
@@ -117,7 +105,7 @@ static bool adam_finite(size_t n, const double *restrict th, const double *restr
     for (size_t i = 0; i < n; i++) {
         double a, b, d;
         adam_elem(th[i], gr[i], m[i], v[i], &c, &a, &b, &d);
-        acc |= nonfinite_bit(a) | nonfinite_bit(b) | nonfinite_bit(d);
+        acc |= mlp2__nonfinite_bit(a) | mlp2__nonfinite_bit(b) | mlp2__nonfinite_bit(d);
     }
     return (acc >> 63) == 0;
 }
