@@ -315,10 +315,18 @@ static csv_errcode read_first_row(lexer *lx, first_row *r, csv_error *err)
     return CSV_OK;
 }
 
-/* Is every field of the first row a number (or a spelled-out NaN/Inf)? */
+/* Is the first row data rather than a header?  It is a header only when one
+ * of its fields is non-empty and not a number: empty fields (missing values)
+ * and spelled-out NaN/Inf do not make a header, they are reported as errors
+ * of the data row. */
 static int looks_numeric(const first_row *r)
 {
     for (size_t i = 0; i < r->n; i++) {
+        size_t k = 0;
+        while (k < r->len[i] && is_blank(r->text[i][k])) /* quoted fields keep their spaces */
+            k++;
+        if (k == r->len[i])
+            continue;
         field f = {.text = r->text[i], .len = r->len[i], .quoted = r->quoted[i]};
         double v;
         csv_error scratch;

@@ -56,9 +56,9 @@ static const char main_help[] =
     "\n"
     "CSV input: comma-separated numbers, one row per line (LF or CRLF), with an\n"
     "optional header row: the first row is taken as a header when one of its\n"
-    "fields is not a number (--header / --no-header force it).  Fields may be\n"
-    "quoted (\"...\", with \"\" for a quote) and surrounded by spaces; empty lines\n"
-    "at the end are ignored.  Numbers use '.' as the decimal point whatever the\n"
+    "non-empty fields is not a number (--header / --no-header force it).\n"
+    "Fields may be quoted (\"...\", with \"\" for a quote) and surrounded by\n"
+    "spaces; empty lines at the end are ignored.  Numbers use '.' as the decimal point whatever the\n"
     "locale; NaN, Inf and empty fields are errors.  DATA may be '-' for stdin.\n"
     "Without a header the columns are called c1, c2, ...\n"
     "\n";
@@ -207,8 +207,33 @@ static int parse_size_opt(const char *cmd, const char *opt, const char *v, unsig
 }
 
 /* Write a file atomically: a temporary file in the same folder, flushed and
- * synced, then renamed over path. */
+ * synced, then renamed over path.  While the temporary file exists, SIGINT,
+ * SIGTERM and SIGHUP remove it before the process dies of the signal (a
+ * signal that was ignored stays ignored). */
 typedef int (*writer_fn)(FILE *f, void *ctx);
+
+static const int cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP};
+enum { N_CLEANUP_SIGNALS = sizeof cleanup_signals / sizeof cleanup_signals[0] };
+static char *volatile pending_tmp;            /* the temporary file, while it exists */
+static volatile sig_atomic_t pending_tmp_set; /* pending_tmp is valid */
+
+static void on_fatal_signal(int sig)
+{
+    if (pending_tmp_set)
+        unlink(pending_tmp);
+    pending_tmp_set = 0;
+    signal(sig, SIG_DFL);
+    raise(sig); /* delivered when the handler returns: the signal is blocked while it runs */
+}
+
+static void block_cleanup_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < N_CLEANUP_SIGNALS; i++)
+        sigaddset(&set, cleanup_signals[i]);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
 
 static int write_atomic(const char *path, writer_fn write, void *ctx)
 {
@@ -220,36 +245,72 @@ static int write_atomic(const char *path, writer_fn write, void *ctx)
     }
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".XXXXXX", 8);
+
+    /* the handlers go in, and the file is created, with the signals blocked */
+    sigset_t old_mask;
+    struct sigaction old_act[N_CLEANUP_SIGNALS], sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < N_CLEANUP_SIGNALS; i++)
+        sigaddset(&sa.sa_mask, cleanup_signals[i]);
+    block_cleanup_signals(&old_mask);
+    int installed[N_CLEANUP_SIGNALS] = {0};
+    for (int i = 0; i < N_CLEANUP_SIGNALS; i++)
+        if (sigaction(cleanup_signals[i], NULL, &old_act[i]) == 0 && old_act[i].sa_handler != SIG_IGN)
+            installed[i] = sigaction(cleanup_signals[i], &sa, NULL) == 0;
     int fd = mkstemp(tmp);
-    if (fd < 0) {
-        cli_error("%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
-        return EXIT_IO;
+    int e = errno;
+    if (fd >= 0) {
+        pending_tmp = tmp;
+        pending_tmp_set = 1;
     }
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    FILE *f = fdopen(fd, "w");
-    int ok = f != NULL;
-    if (!f)
-        close(fd);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+
+    int ok = fd >= 0;
+    FILE *f = NULL;
+    if (ok) {
+        mode_t mask = umask(0);
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
+        f = fdopen(fd, "w");
+        ok = f != NULL;
+        if (!f) {
+            e = errno;
+            close(fd);
+        }
+    }
     if (ok)
         ok = write(f, ctx) == 0;
     if (ok)
         ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
-    int e = errno;
-    if (f && fclose(f) != 0 && ok) {
-        ok = 0;
-        e = errno;
+    if (f) {
+        if (!ok)
+            e = errno;
+        if (fclose(f) != 0 && ok) {
+            ok = 0;
+            e = errno;
+        }
     }
+    /* rename or remove, then forget the file and put the handlers back */
+    block_cleanup_signals(&old_mask);
     if (ok && rename(tmp, path) != 0) {
         ok = 0;
         e = errno;
     }
-    if (!ok) {
+    if (!ok && fd >= 0)
         unlink(tmp);
+    pending_tmp_set = 0;
+    pending_tmp = NULL;
+    for (int i = 0; i < N_CLEANUP_SIGNALS; i++)
+        if (installed[i])
+            sigaction(cleanup_signals[i], &old_act[i], NULL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+
+    if (fd < 0)
+        cli_error("%s: cannot create: %s", path, strerror(e));
+    else if (!ok)
         cli_error("%s: cannot write: %s", path, strerror(e));
-    }
     free(tmp);
     return ok ? EXIT_OK : EXIT_IO;
 }

@@ -344,5 +344,108 @@ case_keep_model() {
   true
 }
 
+# A signal while `predict -o OUT` writes leaves no temporary file, and OUT is
+# either the previous file or the complete new one.
+case_atomic_signal() {
+  # 1 input, 8 targets: many output numbers per input row
+  awk 'BEGIN { print "x,t1,t2,t3,t4,t5,t6,t7,t8";
+    for (i = 0; i < 200; i++) { x = i / 199; printf "%.6f", x;
+      for (k = 1; k <= 8; k++) printf ",%.6f", sin(k * x); print "" } }' > small.csv
+  expect 0 mlp2 train small.csv -t 2,3,4,5,6,7,8,9 -o m.mlp2 --epochs 2 -q
+  local rows=300000
+  awk -v n=$rows 'BEGIN { print "x"; for (i = 0; i < n; i++) printf "%.6f\n", i / n }' > big.csv
+  set -m  # job control: a background job must not start with SIGINT ignored
+  local sig seen=0
+  for sig in INT TERM HUP; do
+    printf 'old\n' > out.csv
+    "${VG[@]}" "$MLP2_BIN" predict -m m.mlp2 big.csv -o out.csv >out.txt 2>err.txt &
+    local pid=$! found=0
+    while kill -0 $pid 2>/dev/null; do
+      if compgen -G 'out.csv.*' >/dev/null; then found=1; break; fi
+    done
+    if ((found)); then seen=$((seen + 1)); kill -$sig $pid 2>/dev/null || true; fi
+    local got=0; wait $pid || got=$?
+    echo "SIG$sig: temporary file seen: $found, exit $got"
+    if compgen -G 'out.csv.*' >/dev/null; then ls >&2; fail "SIG$sig left a temporary file"; fi
+    if [[ $(cat out.csv) != old ]]; then
+      [[ $(wc -l < out.csv) == $((rows + 1)) ]] || fail "SIG$sig: out.csv is neither the old nor a complete file"
+    fi
+  done
+  # the write was caught in progress at least once (the test is not vacuous)
+  ((seen > 0)) || fail "the temporary file was never seen: input too small?"
+}
+
+# A headerless first row with an empty field is data (with a missing value),
+# not a header.
+case_header_empty() {
+  printf '1,,3\n4,5,6\n7,8,9\n1,2,3\n4,4,4\n5,5,5\n' > e.csv
+  expect 3 mlp2 train e.csv -o m.mlp2; has err.txt '^e.csv:1:3: empty field'
+  expect 3 mlp2 train e.csv -o m.mlp2 --no-header; has err.txt '^e.csv:1:3: empty field'
+  # a header with an empty name is still a header
+  printf 'a,,y\n1,2,3\n4,5,6\n7,8,9\n1,2,3\n4,4,4\n' > h.csv
+  expect 0 mlp2 train h.csv -o m.mlp2 --epochs 5 -q
+  expect 0 mlp2 info m.mlp2; has out.txt '^  input +c2 +2 '
+}
+
+# Values near the largest double standardise without overflow.
+case_huge_values() {
+  awk 'BEGIN { print "a,y"; for (i = 0; i < 40; i++) printf "%.6e,%.6e\n", 1.7e308 - i * 1e306, 1.3e308 + i * 1e306 }' > huge.csv
+  expect 0 mlp2 train huge.csv -o m.mlp2 --epochs 20 -q
+  expect 0 mlp2 info m.mlp2; has out.txt '^  input +a +1 +1\.[0-9]+e\+308 '
+  expect 0 mlp2 predict -m m.mlp2 huge.csv -o p.csv
+  awk -F, 'NR > 1 && !($1 > 1e307 && $1 < 1.8e308) { exit 1 }' p.csv || fail "predictions out of range"
+}
+
+# -t finds c1, c2, ... without a header; a long target name is fine.
+case_target_names() {
+  printf '1,2,3\n4,5,6\n7,8,9\n1,2,2\n4,4,4\n' > n.csv
+  expect 0 mlp2 train n.csv -t c2 -o m.mlp2 --epochs 5 -q
+  expect 0 mlp2 info m.mlp2; has out.txt '^  target +c2 +2 '
+  expect 3 mlp2 train n.csv -t c4 -o m.mlp2; has err.txt 'target column "c4" does not exist; the columns are: c1, c2, c3'
+  local long; long=$(printf 'y%.0s' {1..300})
+  { echo "a,$long"; printf '1,2\n2,3\n3,5\n4,4\n5,6\n'; } > long.csv
+  expect 0 mlp2 train long.csv -t "$long" -o m2.mlp2 --epochs 5 -q
+  expect 3 mlp2 train long.csv -t "a,$long" -o m3.mlp2; has err.txt 'no input columns left'
+}
+
+# Out of memory after reading: the message names the file and its row count.
+case_oom_message() {
+  if [[ -n ${MLP2_UNDER_VALGRIND:-} || -n ${MLP2_NO_ULIMIT:-} ]]; then echo "skipped (ulimit -v)"; exit 77; fi
+  export OPENBLAS_NUM_THREADS=1
+  # 2^17 rows x 64 columns = 2^23 values: the reader's array is exactly full,
+  # so reading needs less memory than the training matrices
+  awk 'BEGIN { s = "c1"; for (j = 2; j <= 64; j++) s = s ",c" j; print s;
+    r = "1"; for (j = 2; j <= 64; j++) r = r ",1"; for (i = 0; i < 131072; i++) print r }' > wide.csv
+  local lim got hit=0
+  for ((lim = 64000; lim <= 1500000; lim += 16000)); do
+    got=0
+    (ulimit -v $lim; exec "$MLP2_BIN" train wide.csv -o m.mlp2 --epochs 1 -q) >out.txt 2>err.txt || got=$?
+    if grep -q 'out of memory for' err.txt; then hit=1; break; fi
+    [[ $got != 0 ]] || break
+  done
+  ((hit)) || { cat err.txt >&2; fail "no limit gave the out-of-memory message for the matrices"; }
+  echo "ulimit -v $lim: $(cat err.txt)"
+  [[ $got == 3 ]] || fail "exit $got"
+  has err.txt '^mlp2: wide.csv: out of memory for 131072 rows'
+}
+
+# Output errors, eval's overall row, and a plot only from a run that succeeded.
+case_outputs() {
+  make_data
+  expect 0 mlp2 train data.csv -o m.mlp2 --epochs 20 -q
+  if [[ -w /dev/full ]]; then
+    local got=0
+    mlp2 info m.mlp2 >/dev/full 2>err.txt || got=$?
+    [[ $got == 4 ]] || fail "info to /dev/full: exit $got"
+    has err.txt '^mlp2: cannot write to stdout'
+  fi
+  expect 0 mlp2 eval -m m.mlp2 data.csv; has out.txt '^  overall +[0-9]'
+  printf 'old\n' > curve.svg
+  expect 1 mlp2 train data.csv -o m2.mlp2 --optim sgd --lr 1e6 --epochs 100 -q --plot curve.svg
+  [[ $(cat curve.svg) == old ]] || fail "a failed run overwrote the plot"
+  expect 0 mlp2 train data.csv -o m2.mlp2 --epochs 3 -q --plot curve.svg
+  has curve.svg '^<svg '
+}
+
 "case_$CASE"
 echo "ok: $CASE"

@@ -67,6 +67,15 @@ static void test_header_detection(void **state)
     assert_int_equal(parse("1,NaN\n3,4\n", CSV_HEADER_AUTO, &t, &e), CSV_ENONFINITE);
     assert_int_equal(e.line, 1);
     assert_int_equal(e.col, 3);
+    /* an empty field does not make a numeric first row a header */
+    assert_int_equal(parse("1,,3\n4,5,6\n", CSV_HEADER_AUTO, &t, &e), CSV_ENOTNUM);
+    assert_int_equal(e.line, 1);
+    assert_int_equal(e.col, 3);
+    assert_non_null(strstr(e.msg, "empty field"));
+    assert_int_equal(parse("\" \",2\n4,5\n", CSV_HEADER_AUTO, &t, &e), CSV_ENOTNUM);
+    assert_int_equal(e.line, 1);
+    assert_int_equal(parse(",\n4,5\n", CSV_HEADER_AUTO, &t, &e), CSV_ENOTNUM);
+    assert_int_equal(e.line, 1);
     /* an empty header name gets the positional name */
     assert_int_equal(parse("x,,z\n1,2,3\n", CSV_HEADER_AUTO, &t, &e), CSV_OK);
     assert_string_equal(t.names[1], "c2");
