@@ -58,8 +58,9 @@ static const char main_help[] =
     "optional header row: the first row is taken as a header when one of its\n"
     "non-empty fields is not a number (--header / --no-header force it).\n"
     "Fields may be quoted (\"...\", with \"\" for a quote) and surrounded by\n"
-    "spaces; empty lines at the end are ignored.  Numbers use '.' as the decimal point whatever the\n"
-    "locale; NaN, Inf and empty fields are errors.  DATA may be '-' for stdin.\n"
+    "spaces; empty lines at the end are ignored.  Numbers use '.' as the\n"
+    "decimal point whatever the locale; NaN, Inf and empty fields are errors.\n"
+    "DATA may be '-' for stdin.\n"
     "Without a header the columns are called c1, c2, ...\n"
     "\n";
 
@@ -429,6 +430,13 @@ static int bind_columns(const char *path, const csv_table *t, const columns *c, 
     return EXIT_DATA;
 }
 
+/* (x - mean) / scale, also when x - mean alone would overflow */
+static double standardise(double x, double mean, double scale)
+{
+    double d = x - mean;
+    return isfinite(d) ? d / scale : x / scale - mean / scale;
+}
+
 /* out (m x k) = (columns idx[0..k) of t - mean) / scale */
 static double *gather(const csv_table *t, const size_t *idx, size_t k, const double *mean, const double *scale)
 {
@@ -439,7 +447,7 @@ static double *gather(const csv_table *t, const size_t *idx, size_t k, const dou
         return NULL;
     for (size_t i = 0; i < t->rows; i++)
         for (size_t j = 0; j < k; j++)
-            out[i * k + j] = (t->data[i * t->cols + idx[j]] - mean[j]) / scale[j];
+            out[i * k + j] = standardise(t->data[i * t->cols + idx[j]], mean[j], scale[j]);
     return out;
 }
 
@@ -610,14 +618,18 @@ static int select_columns(const train_opts *o, dataset *d)
         const char *s = o->targets[i];
         while (rc == EXIT_OK) {
             size_t len = strcspn(s, ",");
-            char tok[256];
-            if (len == 0 || len >= sizeof tok) {
+            if (len == 0) {
                 rc = cli_usage_error("train", "bad --target list '%s'", o->targets[i]);
                 break;
             }
-            memcpy(tok, s, len);
-            tok[len] = '\0';
-            long j = t->has_header ? csv_find(t, tok) : -1;
+            char *tok = strndup(s, len);
+            if (!tok) {
+                cli_error("out of memory");
+                rc = EXIT_TRAIN;
+                break;
+            }
+            /* a name first (c1, c2, ... without a header), then an index */
+            long j = csv_find(t, tok);
             unsigned long long u;
             if (j < 0 && num_parse_size(tok, 1, t->cols, &u) == 0)
                 j = (long)u - 1;
@@ -632,12 +644,15 @@ static int select_columns(const train_opts *o, dataset *d)
                     fputc('\n', stderr);
                 }
                 rc = EXIT_DATA;
+                free(tok);
                 break;
             }
             if (is_target[j]) {
                 rc = cli_usage_error("train", "target column '%s' given twice", tok);
+                free(tok);
                 break;
             }
+            free(tok);
             is_target[j] = 1;
             d->out_idx[d->n_out++] = (size_t)j;
             if (s[len] == '\0')
@@ -1062,7 +1077,11 @@ static int run_train(train_opts *o, train_state *s)
     size_t m_max = m_train > m_val ? m_train : m_val;
     s->P = malloc(m_max * n_out * sizeof *s->P);
     if (!s->perm || !s->X || !s->Y || !s->P || (m_val && (!s->Xv || !s->Yv))) {
-        cli_error("out of memory for %zu rows", n + m_val);
+        if (o->val_data)
+            cli_error("%s: out of memory for %zu rows (and %zu validation rows of %s)", s->d.name, n, m_val,
+                      o->val_data);
+        else
+            cli_error("%s: out of memory for %zu rows", s->d.name, n);
         return EXIT_DATA;
     }
     for (size_t i = 0; i < n; i++)
@@ -1109,25 +1128,41 @@ static int run_train(train_opts *o, train_state *s)
         }
         if (!o->scale)
             continue;
+        /* Two passes over the values divided by a power of two near their
+         * largest magnitude: no overflow even near DBL_MAX, and (the division
+         * being exact) the same bits as without it for ordinary data. */
+        double big = 0;
+        for (size_t i = 0; i < m_train; i++)
+            big = fmax(big, fabs(A[i * w + j]));
+        int ex = 0;
+        frexp(big, &ex);
+        const double unit = big > 0 ? ldexp(1.0, ex - 1) : 1.0; /* big / unit in [1, 2) */
         double mean = 0, ss = 0;
         for (size_t i = 0; i < m_train; i++)
-            mean += A[i * w + j];
+            mean += A[i * w + j] / unit;
         mean /= (double)m_train;
         for (size_t i = 0; i < m_train; i++)
-            ss += (A[i * w + j] - mean) * (A[i * w + j] - mean);
-        double sd = sqrt(ss / (double)m_train);
+            ss += (A[i * w + j] / unit - mean) * (A[i * w + j] / unit - mean);
+        double sd = sqrt(ss / (double)m_train) * unit;
+        mean *= unit;
+        if (!isfinite(mean) || !isfinite(sd)) {
+            fprintf(stderr, "%s:1:%zu: the %s column \"%s\" cannot be standardised: its mean or standard"
+                            " deviation is not a finite double (use --no-scale or rescale the column)\n",
+                    s->d.name, c->src[k] + 1, is_in ? "input" : "target", c->names[k]);
+            return EXIT_DATA;
+        }
         /* a constant column is only centred */
         c->mean[k] = mean;
-        c->scale[k] = (sd > 0 && isfinite(sd) && sd > 1e-12 * fabs(mean)) ? sd : 1.0;
+        c->scale[k] = (sd > 0 && sd > 1e-12 * fabs(mean)) ? sd : 1.0;
     }
     for (size_t k = 0; k < n_in + n_out; k++) {
         int is_in = k < n_in;
         size_t j = is_in ? k : k - n_in, w = is_in ? n_in : n_out;
         double *A = is_in ? s->X : s->Y, *B = is_in ? s->Xv : s->Yv;
         for (size_t i = 0; i < m_train; i++)
-            A[i * w + j] = (A[i * w + j] - c->mean[k]) / c->scale[k];
+            A[i * w + j] = standardise(A[i * w + j], c->mean[k], c->scale[k]);
         for (size_t i = 0; i < m_val; i++)
-            B[i * w + j] = (B[i * w + j] - c->mean[k]) / c->scale[k];
+            B[i * w + j] = standardise(B[i * w + j], c->mean[k], c->scale[k]);
     }
 
     /* ---- network and training configuration */
