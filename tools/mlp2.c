@@ -100,7 +100,8 @@ static const char train_help[] =
     "Output:\n"
     "  -o, --output MODEL     the model file (required); written atomically, only\n"
     "                         after successful training\n"
-    "      --plot FILE.svg    write the learning curve as an SVG chart\n"
+    "      --plot FILE.svg    write the learning curve as an SVG chart (atomically,\n"
+    "                         only when the model is written)\n"
     "      --save-on-interrupt  on Ctrl-C, save the model reached so far\n"
     "  -q, --quiet            no progress output\n"
     "  -h, --help             this help\n"
@@ -116,7 +117,7 @@ static const char train_help[] =
     "The summary (best epoch, metrics on train and validation data, the model's\n"
     "path) goes to stdout.  Ctrl-C stops after the current batch and saves nothing\n"
     "unless --save-on-interrupt is given; a failed run never touches an existing\n"
-    "MODEL file.\n"
+    "MODEL or --plot file.\n"
     "\n";
 
 static const char eval_help[] =
@@ -945,8 +946,7 @@ static void print_metrics_table(FILE *f, const columns *c, size_t m, const doubl
     for (size_t j = 0; j < c->n_out; j++)
         fprintf(f, "%s%-*s %12s %12s %12s %12s\n", indent, (int)w, c->names[c->n_in + j], fmt(per[j].mse),
                 fmt(per[j].rmse), fmt(per[j].mae), fmt(per[j].r2));
-    if (c->n_out > 1)
-        fprintf(f, "%s%-*s %12s %12s %12s %12s\n", indent, (int)w, "overall", fmt(all.mse), fmt(all.rmse),
+    fprintf(f, "%s%-*s %12s %12s %12s %12s\n", indent, (int)w, "overall", fmt(all.mse), fmt(all.rmse),
                 fmt(all.mae), fmt(all.r2));
     free(per);
 }
@@ -1209,14 +1209,6 @@ static int run_train(train_opts *o, train_state *s)
     if (p->tty && !p->quiet && p->done > 0)
         fputc('\n', stderr);
 
-    if (o->plot && p->recorded > 0) {
-        char sub[160];
-        snprintf(sub, sizeof sub, "%zu-%zu-%zu network, %s, lr %s, batch %zu", n_in, o->hidden, n_out,
-                 optim_name(o->optim), fmt(cfg.optim.lr), batch);
-        plot_ctx pc = {.p = p, .best_epoch = lowest_epoch(p, m_val > 0), .subtitle = sub};
-        if (write_atomic(o->plot, write_plot, &pc) == EXIT_OK && !o->quiet)
-            fprintf(stderr, "mlp2: learning curve written to %s\n", o->plot);
-    }
     if (st != MLP2_OK) {
         if (st == MLP2_ENONFINITE)
             cli_error("training failed after %zu epochs: the loss or an update became non-finite (try a smaller "
@@ -1242,6 +1234,16 @@ static int run_train(train_opts *o, train_state *s)
         return st == MLP2_ENOMEM ? EXIT_TRAIN : EXIT_IO;
     }
 
+    /* the chart only from a run whose model was saved: a failed or
+     * interrupted run leaves an existing chart alone, like the model */
+    if (o->plot && p->recorded > 0) {
+        char sub[160];
+        snprintf(sub, sizeof sub, "%zu-%zu-%zu network, %s, lr %s, batch %zu", n_in, o->hidden, n_out,
+                 optim_name(o->optim), fmt(cfg.optim.lr), batch);
+        plot_ctx pc = {.p = p, .best_epoch = lowest_epoch(p, m_val > 0), .subtitle = sub};
+        if (write_atomic(o->plot, write_plot, &pc) == EXIT_OK && !o->quiet)
+            fprintf(stderr, "mlp2: learning curve written to %s\n", o->plot);
+    }
     printf("%s after %zu epochs (%s s): %s\n", rep.reason == MLP2_STOP_CANCELLED ? "interrupted" : "finished",
            rep.epochs_run, fmt(elapsed),
            rep.reason == MLP2_STOP_EARLY       ? "early stopping"
@@ -1568,8 +1570,10 @@ static int cmd_info(int argc, char **argv)
         printf(" %s (%zu bytes)", name, l);
     }
     printf("%s\n", ns ? "" : " none");
-    if (fflush(stdout) != 0 || ferror(stdout))
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write to stdout: %s", strerror(errno));
         rc = EXIT_IO;
+    }
 done:
     columns_free(&c);
     mlp2_free(net);

@@ -333,10 +333,13 @@ case_keep_model() {
     # after each call show that the handler ran)
   }
   local runs=0
-  interrupt
+  printf 'old\n' > curve.svg
+  interrupt --plot curve.svg
   has err.txt 'interrupted during epoch [0-9]+: nothing saved'
   cmp orig.mlp2 m.mlp2 || fail "an interrupted run changed the model"
-  interrupt --save-on-interrupt
+  [[ $(cat curve.svg) == old ]] || fail "an interrupted run overwrote the plot"
+  interrupt --save-on-interrupt --plot curve.svg
+  has curve.svg '^<svg '
   has out.txt '^interrupted after [0-9]+ epochs'; has out.txt '^model written to m.mlp2'
   cmp -s orig.mlp2 m.mlp2 && fail "--save-on-interrupt did not save"
   expect 0 mlp2 info m.mlp2; has out.txt '^  stop +interrupted$'
