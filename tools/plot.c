@@ -76,7 +76,9 @@ static void draw(FILE *f, const double *train, const double *val, size_t n, size
     }
     if (!(lo <= hi))
         lo = 0.1, hi = 1; /* nothing to draw: an empty decade */
-    frame fr = {.x0 = 1, .x1 = n > 1 ? (double)n : 2, .ly0 = floor(log10(lo)), .ly1 = ceil(log10(hi))};
+    /* half an epoch of margin on each side: the first and last points (and a
+     * best epoch there) stay clear of the axes, and one epoch is centred */
+    frame fr = {.x0 = 0.5, .x1 = (double)(n > 0 ? n : 1) + 0.5, .ly0 = floor(log10(lo)), .ly1 = ceil(log10(hi))};
     if (fr.ly1 <= fr.ly0)
         fr.ly1 = fr.ly0 + 1;
     const double x_left = LEFT, x_right = WIDTH - RIGHT, y_top = TOP, y_bottom = HEIGHT - BOTTOM;
@@ -94,9 +96,13 @@ static void draw(FILE *f, const double *train, const double *val, size_t n, size
         fputs("</text>\n", f);
     }
 
-    /* y grid, ticks and labels: every decade, and 2..9 within it */
+    /* y grid, ticks and labels: every decade, and 2..9 within it; over more
+     * than 8 decades only every ceil(decades / 8)-th decade, without 2..9 */
+    const int every = decades > 8 ? (int)ceil(decades / 8) : 1;
     for (int d = (int)fr.ly0; d <= (int)fr.ly1; d++) {
-        for (int k = 1; k <= 9; k++) {
+        if (((d % every) + every) % every != 0)
+            continue;
+        for (int k = 1; k <= (every > 1 ? 1 : 9); k++) {
             double v = k * pow(10, d);
             double lv = log10(v);
             if (lv < fr.ly0 - 1e-9 || lv > fr.ly1 + 1e-9)
@@ -112,7 +118,7 @@ static void draw(FILE *f, const double *train, const double *val, size_t n, size
         }
     }
     /* x ticks at 1, 2 or 5 times a power of ten */
-    double step = nice_step(fr.x1 - fr.x0 > 1 ? fr.x1 - fr.x0 : 1, 8);
+    double step = nice_step(n > 1 ? (double)(n - 1) : 1, 8);
     if (step < 1)
         step = 1;
     for (double e = step * ceil(fr.x0 / step); e <= fr.x1 + 1e-9; e += step) {
