@@ -7,6 +7,7 @@
 #   release   gcc, optimised, -Werror (warning_level=3 plus the project's
 #             stricter set): meson test, every suite; and no allocation in
 #             lib/ outside lib/alloc.c (mlp2_set_allocator sees them all)
+#   clang     the same build and tests with clang 14, -Werror
 #   install   meson install into a temporary prefix; a consumer program built
 #             with only `pkg-config --cflags --libs mlp2`; exported symbols
 #             and soname (tests/install/run.sh)
@@ -25,12 +26,12 @@
 #             summary for lib/ (reports; fails only if gcovr itself fails)
 #
 # Usage: scripts/test.sh [stage ...]   (default: all, in the order above)
-# Build directories: build-test, build-asan, build-tsan, build-fuzz,
+# Build directories: build-test, build-clang, build-asan, build-tsan, build-fuzz,
 # build-cov (each made afresh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-all_stages=(release install valgrind asan tsan fuzz coverage)
+all_stages=(release clang install valgrind asan tsan fuzz coverage)
 if (($#)); then stages=("$@"); else stages=("${all_stages[@]}"); fi
 FUZZ_SECONDS=${FUZZ_SECONDS:-40}
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -93,6 +94,12 @@ stage_release() {
   setup build-test -Dwerror=true &&
     ninja -C build-test -j "$JOBS" &&
     run_meson_test -C build-test --num-processes "$JOBS"
+}
+
+stage_clang() {
+  CC=clang setup build-clang -Dwerror=true &&
+    build build-clang &&
+    run_meson_test -C build-clang --num-processes "$JOBS"
 }
 
 stage_install() {

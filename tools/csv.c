@@ -28,6 +28,9 @@ typedef struct field {
     field_end end;
 } field;
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
 static csv_errcode fail(csv_error *err, csv_errcode code, size_t line, size_t col, const char *fmt, ...)
 {
     err->code = code;
