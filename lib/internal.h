@@ -171,6 +171,12 @@ void mlp2__forward(const mlp2 *net, mlp2_workspace *ws, size_t rows, const doubl
  * grad may be NULL.  Returns MLP2_OK or MLP2_ENONFINITE. */
 mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                             const double *Y, double *loss, double *grad);
+/* The same without the final finiteness pass over grad, for callers whose
+ * update check covers it: with theta and lr finite, theta - lr*g (and every
+ * optimizer's new theta) is finite only if g is (mlp2_sgd_step, mlp2_train).
+ * The loss is still checked. */
+mlp2_status mlp2__loss_grad_for_step(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                     const double *Y, double *loss, double *grad);
 /* The same on a chosen path (MLP2_PATH_SMALL only where the tile fits:
  * mlp2__small_path(net, MLP2_SMALL_MIN_ROWS) with any work bound). */
 mlp2_status mlp2__loss_grad_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,

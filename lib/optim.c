@@ -197,8 +197,9 @@ mlp2_status mlp2_optim_step(mlp2_optim *opt, mlp2 *net, const double *grad)
     switch (c->kind) {
     case MLP2_OPTIM_SGD:
         if (c->weight_decay == 0.0) {
-            /* the core's SGD step: theta -= lr * grad */
-            ok = mlp2__all_finite(n, grad) && mlp2__step_finite(n, th, c->lr, grad);
+            /* the core's SGD step: theta -= lr * grad.  theta and lr are
+             * finite, so theta - lr*g is finite only if g is: one check */
+            ok = mlp2__step_finite(n, th, c->lr, grad);
             if (ok)
                 mlp2__sgd_update(n, th, c->lr, grad);
         } else {

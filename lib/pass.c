@@ -168,6 +168,12 @@ mlp2_status mlp2__loss_grad_path(const mlp2 *net, mlp2_workspace *ws, size_t m, 
     return loss_grad(net, ws, m, X, Y, loss, grad, path, true);
 }
 
+mlp2_status mlp2__loss_grad_for_step(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                     const double *Y, double *loss, double *grad)
+{
+    return loss_grad(net, ws, m, X, Y, loss, grad, MLP2_PATH_AUTO, false);
+}
+
 mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                             const double *Y, double *loss, double *grad)
 {
@@ -263,7 +269,7 @@ mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double 
         return st;
     double L;
     /* theta - lr grad finite implies grad finite (theta, lr finite): one check */
-    st = loss_grad(net, w, m, X, Y, &L, w->grad, MLP2_PATH_AUTO, false);
+    st = mlp2__loss_grad_for_step(net, w, m, X, Y, &L, w->grad);
     if (st == MLP2_OK && !mlp2__step_finite(net->n_params, net->theta, lr, w->grad))
         st = MLP2_FAIL(MLP2_ENONFINITE);
     if (st == MLP2_OK) {

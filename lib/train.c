@@ -142,7 +142,8 @@ static epoch_end run_epoch(mlp2 *net, const mlp2_train_config *cfg, run_mem *r, 
         }
         double L;
         /* L = 1/(2 rows) ||A2 - Yb||^2 and its gradient, at the current theta */
-        if (mlp2__loss_grad(net, r->ws, rows, Xb, Yb, &L, r->ws->grad) != MLP2_OK ||
+        /* the optimizer's step refuses a non-finite gradient: no separate check */
+        if (mlp2__loss_grad_for_step(net, r->ws, rows, Xb, Yb, &L, r->ws->grad) != MLP2_OK ||
             mlp2_optim_step(r->opt, net, r->ws->grad) != MLP2_OK)
             return EPOCH_NONFINITE;
         sum += L * (double)rows;
