@@ -1,0 +1,85 @@
+/* main.c - the `mlp2` command: train, evaluate and run two-layer networks
+ * on CSV data.  `mlp2 --help` is the manual.  Each command lives in its own
+ * file (see commands.h); this one only dispatches. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <mlp2.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "common.h"
+
+static const char main_help[] =
+    "Usage: mlp2 COMMAND [OPTIONS] [ARGS]\n"
+    "Train, evaluate and run a two-layer neural network (sigmoid hidden layer,\n"
+    "linear output, mean squared error) on numeric CSV data.\n"
+    "\n"
+    "Commands:\n"
+    "  train [DATA.csv] -o MODEL   train a network (no DATA: the embedded Franke data)\n"
+    "  eval -m MODEL DATA.csv      MSE, RMSE, MAE and R^2 per target and overall\n"
+    "  predict -m MODEL DATA.csv   write predictions as CSV\n"
+    "  info MODEL                  sizes, scaling and training settings of a model\n"
+    "\n"
+    "  mlp2 COMMAND --help         help on one command\n"
+    "  mlp2 --version              versions of the tool and the library\n"
+    "\n"
+    "CSV input: comma-separated numbers, one row per line (LF or CRLF), with an\n"
+    "optional header row: the first row is taken as a header when one of its\n"
+    "non-empty fields is not a number (--header / --no-header force it).\n"
+    "Fields may be quoted (\"...\", with \"\" for a quote) and surrounded by\n"
+    "spaces; empty lines at the end are ignored.  Numbers use '.' as the\n"
+    "decimal point whatever the locale; NaN, Inf and empty fields are errors.\n"
+    "DATA may be '-' for stdin.\n"
+    "Without a header the columns are called c1, c2, ...\n"
+    "\n";
+
+/* The commands, by name. */
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"train", cmd_train},
+    {"eval", cmd_eval},
+    {"predict", cmd_predict},
+    {"info", cmd_info},
+};
+
+static int dispatch(int argc, char **argv)
+{
+    const char *cmd = argv[1];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+        return print_help(main_help);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("mlp2 %s (libmlp2 %s, model format %d)\n%s\n", MLP2_VERSION_STRING, mlp2_version(),
+               MLP2_FORMAT_VERSION, mlp2_blas_config());
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+    }
+    if (cmd[0] == '-')
+        return cli_usage_error(NULL, "unknown option '%s'", cmd);
+    return cli_usage_error(NULL, "unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    /* Every number this program reads or writes uses '.': run this thread
+     * under the "C" locale whatever the environment (the CSV reader and the
+     * number formatter also make sure of it themselves). */
+    locale_t c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (c_loc)
+        uselocale(c_loc);
+    if (argc < 2) {
+        fputs(main_help, stderr);
+        return EXIT_USAGE;
+    }
+    int rc = dispatch(argc, argv);
+    if (c_loc) {
+        uselocale(LC_GLOBAL_LOCALE);
+        freelocale(c_loc);
+    }
+    return rc;
+}

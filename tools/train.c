@@ -1,0 +1,387 @@
+/* train.c - `mlp2 train`: train a network on CSV data and save it with its
+ * columns and settings. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mlp2.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "common.h"
+#include "interrupt.h"
+#include "model.h"
+#include "outfile.h"
+#include "plot.h"
+#include "report.h"
+#include "train.h"
+
+static const char train_help[] =
+    "Usage: mlp2 train [DATA.csv] -o MODEL [OPTIONS]\n"
+    "Train a network on DATA.csv (by default the last column is the target and\n"
+    "all the others are inputs) and save it to MODEL.  Without DATA it trains on\n"
+    "the embedded default: Franke's function f(x, y) on the unit square, 400\n"
+    "points drawn by a seeded generator (columns x, y -> f), with --hidden 3.\n"
+    "\n"
+    "Data:\n"
+    "  -t, --target COLS      target columns: names or 1-based indices, separated\n"
+    "                         by commas; may be repeated (default: the last column)\n"
+    "      --header           the first row is a header\n"
+    "      --no-header        the first row is data\n"
+    "      --val FRACTION     hold out this fraction of the rows (chosen with the\n"
+    "                         seed) for validation, in [0, 1) (default 0.2; 0: none)\n"
+    "      --val-data FILE    validate on FILE instead (same columns)\n"
+    "      --no-scale         do not standardise inputs and targets\n"
+    "Network and training:\n"
+    "      --hidden N         hidden units (default 3)\n"
+    "      --epochs N         passes over the data (default 500)\n"
+    "      --batch N          rows per step (default: 32, or all rows if fewer)\n"
+    "      --optim NAME       sgd, momentum or adam (default adam)\n"
+    "      --lr X             learning rate (default 0.01; 0.1 for sgd)\n"
+    "      --momentum X       momentum for --optim momentum (default 0.9)\n"
+    "      --weight-decay X   L2 penalty added to the gradient (default 0)\n"
+    "      --lr-step N        multiply the learning rate by --lr-gamma every N epochs\n"
+    "      --lr-gamma X       (default 0.5 when --lr-step is given)\n"
+    "      --patience N       stop after N epochs without improvement of the\n"
+    "                         validation loss (train loss without validation) and\n"
+    "                         keep the best epoch's parameters (default 0: off)\n"
+    "      --min-delta X      smallest change that counts as improvement (default 0)\n"
+    "      --seed N           seed of the initial weights, shuffling and the\n"
+    "                         validation split (default 42)\n"
+    "      --threads N        BLAS threads\n"
+    "Output:\n"
+    "  -o, --output MODEL     the model file (required); written atomically, only\n"
+    "                         after successful training\n"
+    "      --plot FILE.svg    write the learning curve as an SVG chart (atomically,\n"
+    "                         only when the model is written)\n"
+    "      --save-on-interrupt  on Ctrl-C, save the model reached so far\n"
+    "  -q, --quiet            no progress output\n"
+    "  -h, --help             this help\n"
+    "\n"
+    "Inputs and targets are standardised with the training rows' mean and standard\n"
+    "deviation; the scaling is stored in the model (section \"cli.columns\"), so\n"
+    "eval and predict take and give values in the data's own units.  The loss shown\n"
+    "during training is the library's: half the mean squared error, in standardised\n"
+    "units, averaged over the targets' sum.\n"
+    "\n"
+    "Progress goes to stderr: a live line on a terminal, otherwise one record per\n"
+    "epoch:  epoch=N/TOTAL train_loss=X val_loss=X epoch_seconds=X eta_seconds=X\n"
+    "The summary (best epoch, metrics on train and validation data, the model's\n"
+    "path) goes to stdout.  Ctrl-C stops after the current batch and saves nothing\n"
+    "unless --save-on-interrupt is given; a failed run never touches an existing\n"
+    "MODEL or --plot file.\n"
+    "\n";
+
+enum {
+    O_HELP = 1, O_OUTPUT, O_TARGET, O_HEADER, O_NO_HEADER, O_VAL, O_VAL_DATA, O_NO_SCALE, O_HIDDEN,
+    O_EPOCHS, O_BATCH, O_OPTIM, O_LR, O_MOMENTUM, O_WD, O_LR_STEP, O_LR_GAMMA, O_PATIENCE, O_MIN_DELTA, O_SEED,
+    O_THREADS, O_PLOT, O_SAVE_INT, O_QUIET
+};
+
+static int train_option(void *ctx, int id, const char *v)
+{
+    train_opts *o = ctx;
+    const char *c = "train";
+    size_t z = 0;
+    switch (id) {
+    case O_HELP: return print_help(train_help) == EXIT_OK ? -1 : EXIT_IO;
+    case O_OUTPUT: o->output = v; return 0;
+    case O_TARGET: o->targets[o->n_targets++] = (char *)(uintptr_t)v; return 0;
+    case O_HEADER: o->header = CSV_HEADER_YES; return 0;
+    case O_NO_HEADER: o->header = CSV_HEADER_NO; return 0;
+    case O_VAL:
+        o->val_given = 1;
+        if (parse_double_opt(c, "val", v, 0, 1, 0, &o->val))
+            return EXIT_USAGE;
+        return o->val >= 1 ? cli_usage_error(c, "--val must be below 1 (a fraction of the rows)") : 0;
+    case O_VAL_DATA: o->val_data = v; return 0;
+    case O_NO_SCALE: o->scale = 0; return 0;
+    case O_HIDDEN: return parse_size_opt(c, "hidden", v, 1, 1000000, &o->hidden);
+    case O_EPOCHS: return parse_size_opt(c, "epochs", v, 1, 100000000, &o->epochs);
+    case O_BATCH: o->batch_given = 1; return parse_size_opt(c, "batch", v, 1, 1u << 30, &o->batch);
+    case O_OPTIM:
+        if (strcmp(v, "sgd") == 0)
+            o->optim = MLP2_OPTIM_SGD;
+        else if (strcmp(v, "momentum") == 0)
+            o->optim = MLP2_OPTIM_MOMENTUM;
+        else if (strcmp(v, "adam") == 0)
+            o->optim = MLP2_OPTIM_ADAM;
+        else
+            return cli_usage_error(c, "unknown optimizer '%s' (sgd, momentum or adam)", v);
+        return 0;
+    case O_LR: o->lr_given = 1; return parse_double_opt(c, "lr", v, 0, 1e6, 1, &o->lr);
+    case O_MOMENTUM: return parse_double_opt(c, "momentum", v, 0, 0.999999, 0, &o->momentum);
+    case O_WD: return parse_double_opt(c, "weight-decay", v, 0, 1e6, 0, &o->weight_decay);
+    case O_LR_STEP: return parse_size_opt(c, "lr-step", v, 1, 100000000, &o->lr_step);
+    case O_LR_GAMMA: return parse_double_opt(c, "lr-gamma", v, 0, 1, 1, &o->lr_gamma);
+    case O_PATIENCE: return parse_size_opt(c, "patience", v, 0, 100000000, &o->patience);
+    case O_MIN_DELTA: return parse_double_opt(c, "min-delta", v, 0, 1e300, 0, &o->min_delta);
+    case O_SEED:
+        if (parse_size_opt(c, "seed", v, 0, SIZE_MAX, &z))
+            return EXIT_USAGE;
+        o->seed = z;
+        return 0;
+    case O_THREADS: return parse_size_opt(c, "threads", v, 1, 1024, &o->threads);
+    case O_PLOT: o->plot = v; return 0;
+    case O_SAVE_INT: o->save_on_interrupt = 1; return 0;
+    case O_QUIET: o->quiet = 1; return 0;
+    default: return EXIT_USAGE;
+    }
+}
+
+static int train_arg(void *ctx, const char *a)
+{
+    train_opts *o = ctx;
+    if (o->data)
+        return cli_usage_error("train", "more than one data file ('%s' and '%s')", o->data, a);
+    o->data = a;
+    return 0;
+}
+
+typedef struct plot_ctx {
+    const progress *p;
+    size_t best_epoch;
+    const char *subtitle;
+} plot_ctx;
+
+static int write_plot(FILE *f, void *ctx)
+{
+    const plot_ctx *c = ctx;
+    return plot_svg(f, c->p->train, c->p->val, c->p->recorded, c->best_epoch, c->subtitle);
+}
+
+void train_state_free(train_state *s)
+{
+    dataset_free(&s->d);
+    dataset_free(&s->dv);
+    columns_free(&s->cols);
+    free(s->X);
+    free(s->Y);
+    free(s->Xv);
+    free(s->Yv);
+    free(s->P);
+    free(s->perm);
+    free(s->prog.train);
+    free(s->prog.val);
+    mlp2_free(s->net);
+}
+
+/* Checks that need no data. */
+static int check_args(const train_opts *o)
+{
+    int rc;
+    if (!o->output)
+        return cli_usage_error("train", "missing -o MODEL (where to save the trained model)");
+    if (o->val_data && o->val_given)
+        return cli_usage_error("train", "--val and --val-data cannot be used together");
+    if (!o->data && o->n_targets)
+        return cli_usage_error("train", "--target needs a DATA file (the embedded data has one target, f)");
+    if ((rc = check_output_dir(o->output)))
+        return rc;
+    if (o->plot && (rc = check_output_dir(o->plot)))
+        return rc;
+    if (o->threads && mlp2_set_blas_threads((int)o->threads) != MLP2_OK)
+        return cli_usage_error("train", "invalid --threads %zu", o->threads);
+    return EXIT_OK;
+}
+
+/* The library's training configuration from the options. */
+static mlp2_train_config make_config(const train_opts *o, train_state *s)
+{
+    mlp2_train_config cfg = mlp2_train_defaults();
+    cfg.epochs = o->epochs;
+    cfg.batch_size = s->batch;
+    cfg.shuffle = 1;
+    cfg.seed = o->seed;
+    cfg.optim = mlp2_optim_defaults(o->optim);
+    cfg.optim.lr = o->lr_given ? o->lr : o->optim == MLP2_OPTIM_SGD ? 0.1 : 0.01;
+    cfg.optim.momentum = o->momentum;
+    cfg.optim.weight_decay = o->weight_decay;
+    cfg.lr_step = o->lr_step;
+    cfg.lr_gamma = o->lr_step ? o->lr_gamma : 1.0;
+    cfg.patience = o->patience;
+    cfg.min_delta = o->min_delta;
+    cfg.on_epoch = on_epoch;
+    cfg.user = &s->prog;
+    cfg.cancel = &interrupted;
+    return cfg;
+}
+
+/* Create the network and train it, with progress and Ctrl-C.  EXIT_OK when
+ * there is a model to save (also after Ctrl-C with --save-on-interrupt). */
+static int fit(const train_opts *o, train_state *s, mlp2_train_config *cfg, mlp2_train_report *rep,
+               double *elapsed)
+{
+    const size_t n_in = s->d.n_in, n_out = s->d.n_out;
+    mlp2_status st = mlp2_create(&s->net, n_in, o->hidden, n_out, o->seed);
+    if (st != MLP2_OK) {
+        cli_error("cannot create a %zu-%zu-%zu network: %s", n_in, o->hidden, n_out, mlp2_strerror(st));
+        return st == MLP2_ENOMEM ? EXIT_TRAIN : EXIT_USAGE;
+    }
+    *cfg = make_config(o, s);
+    progress *p = &s->prog;
+    p->tty = isatty(STDERR_FILENO);
+    p->quiet = o->quiet;
+    p->epochs = o->epochs;
+    if (!o->quiet)
+        fprintf(stderr, "mlp2: training a %zu-%zu-%zu network on %s: %zu training rows, %zu validation rows, "
+                        "%s lr %s, batch %zu, %zu epochs\n",
+                n_in, o->hidden, n_out, s->d.name, s->m_train, s->m_val, optim_name(o->optim),
+                fmt(cfg->optim.lr), s->batch, o->epochs);
+
+    struct sigaction old_sigint;
+    catch_sigint(&old_sigint);
+    p->t_start = p->t_prev = now_seconds();
+    p->t_drawn = -1;
+    st = mlp2_train(s->net, cfg, s->m_train, s->X, s->Y, s->m_val, s->Xv, s->Yv, rep);
+    *elapsed = now_seconds() - p->t_start;
+    sigaction(SIGINT, &old_sigint, NULL);
+    if (p->tty && !p->quiet && p->done > 0)
+        fputc('\n', stderr);
+
+    if (st != MLP2_OK) {
+        if (st == MLP2_ENONFINITE)
+            cli_error("training failed after %zu epochs: the loss or an update became non-finite (try a smaller "
+                      "--lr); %s was not written",
+                      p->done, o->output);
+        else
+            cli_error("training failed: %s; %s was not written", mlp2_strerror(st), o->output);
+        return st == MLP2_EINVAL ? EXIT_USAGE : st == MLP2_ERANGE ? EXIT_DATA : EXIT_TRAIN;
+    }
+    if (rep->reason == MLP2_STOP_CANCELLED && !o->save_on_interrupt) {
+        cli_error("interrupted during epoch %zu: nothing saved (--save-on-interrupt keeps the model reached)",
+                  rep->epochs_run + 1);
+        return EXIT_INTERRUPT;
+    }
+    return EXIT_OK;
+}
+
+/* Save the model, then the chart (only from a run whose model was saved: a
+ * failed or interrupted run leaves an existing chart alone, like the
+ * model). */
+static int save_outputs(const train_opts *o, train_state *s, const mlp2_train_config *cfg,
+                        const mlp2_train_report *rep)
+{
+    int rc;
+    if ((rc = store_sections(s->net, &s->cols, o, cfg, s->m_train, s->m_val, rep)))
+        return rc;
+    mlp2_status st = mlp2_save(s->net, o->output);
+    if (st != MLP2_OK) {
+        cli_error("%s: cannot save the model: %s%s%s", o->output, mlp2_strerror(st), errno ? ": " : "",
+                  errno ? strerror(errno) : "");
+        return st == MLP2_ENOMEM ? EXIT_TRAIN : EXIT_IO;
+    }
+    const progress *p = &s->prog;
+    if (o->plot && p->recorded > 0) {
+        char sub[160];
+        snprintf(sub, sizeof sub, "%zu-%zu-%zu network, %s, lr %s, batch %zu", s->d.n_in, o->hidden, s->d.n_out,
+                 optim_name(o->optim), fmt(cfg->optim.lr), s->batch);
+        plot_ctx pc = {.p = p, .best_epoch = lowest_epoch(p, s->m_val > 0), .subtitle = sub};
+        if (write_atomic(o->plot, write_plot, &pc) == EXIT_OK && !o->quiet)
+            fprintf(stderr, "mlp2: learning curve written to %s\n", o->plot);
+    }
+    return EXIT_OK;
+}
+
+/* The summary's first lines: how the run ended and which epoch was best. */
+static void print_outcome(const train_state *s, const mlp2_train_config *cfg, const mlp2_train_report *rep,
+                          double elapsed)
+{
+    const progress *p = &s->prog;
+    const size_t m_val = s->m_val;
+    printf("%s after %zu epochs (%s s): %s\n", rep->reason == MLP2_STOP_CANCELLED ? "interrupted" : "finished",
+           rep->epochs_run, fmt(elapsed),
+           rep->reason == MLP2_STOP_EARLY       ? "early stopping"
+           : rep->reason == MLP2_STOP_CANCELLED ? "saved because of --save-on-interrupt"
+                                                : "all epochs run");
+    size_t low = lowest_epoch(p, m_val > 0);
+    if (cfg->patience || low == 0 || low == rep->best_epoch)
+        printf("best epoch: %zu (%s loss %s)%s\n", rep->best_epoch, m_val ? "validation" : "train",
+               fmt(rep->best_loss), cfg->patience ? ", its parameters are kept" : "");
+    else
+        printf("best epoch: %zu (%s loss %s); the model keeps the last epoch, %zu (%s loss %s): --patience keeps"
+               " the best\n", low, m_val ? "validation" : "train", fmt(m_val ? p->val[low - 1] : p->train[low - 1]),
+               rep->epochs_run, m_val ? "validation" : "train",
+               fmt(m_val ? rep->final_val_loss : rep->final_train_loss));
+}
+
+/* The metrics on the training and validation rows, in the data's units. */
+static void print_fit_metrics(train_state *s)
+{
+    const columns *c = &s->cols;
+    const size_t n_in = s->d.n_in, n_out = s->d.n_out;
+    const double *targets[2] = {s->Y, s->Yv};
+    const double *inputs[2] = {s->X, s->Xv};
+    size_t rows[2] = {s->m_train, s->m_val};
+    const char *label[2] = {"train", "validation"};
+    for (int part = 0; part < 2; part++) {
+        if (rows[part] == 0)
+            continue;
+        double *Yu = malloc(rows[part] * n_out * sizeof *Yu);
+        if (!Yu || predict_units(s->net, c, rows[part], inputs[part], s->P) != EXIT_OK) {
+            free(Yu);
+            continue;
+        }
+        /* targets in units: undo the scaling of Y and Yv */
+        for (size_t i = 0; i < rows[part]; i++)
+            for (size_t j = 0; j < n_out; j++)
+                Yu[i * n_out + j] = targets[part][i * n_out + j] * c->scale[n_in + j] + c->mean[n_in + j];
+        printf("%s (%zu rows):\n", label[part], rows[part]);
+        print_metrics_table(stdout, c, rows[part], s->P, Yu, "  ");
+        free(Yu);
+    }
+}
+
+static int run_train(const train_opts *o, train_state *s)
+{
+    int rc;
+    if ((rc = check_args(o)) || (rc = trainset_build(o, s)))
+        return rc;
+    mlp2_train_config cfg;
+    mlp2_train_report rep;
+    double elapsed = 0;
+    if ((rc = fit(o, s, &cfg, &rep, &elapsed)) || (rc = save_outputs(o, s, &cfg, &rep)))
+        return rc;
+    print_outcome(s, &cfg, &rep, elapsed);
+    print_fit_metrics(s);
+    printf("model written to %s\n", o->output);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write the summary: %s", strerror(errno));
+        return EXIT_IO;
+    }
+    return rep.reason == MLP2_STOP_CANCELLED ? EXIT_INTERRUPT : EXIT_OK;
+}
+
+static const cli_option train_options[] = {
+    {"help", 'h', 0, O_HELP},        {"output", 'o', 1, O_OUTPUT},      {"target", 't', 1, O_TARGET},
+    {"header", 0, 0, O_HEADER},      {"no-header", 0, 0, O_NO_HEADER},  {"val", 0, 1, O_VAL},
+    {"val-data", 0, 1, O_VAL_DATA},  {"no-scale", 0, 0, O_NO_SCALE},    {"hidden", 0, 1, O_HIDDEN},
+    {"epochs", 0, 1, O_EPOCHS},      {"batch", 0, 1, O_BATCH},          {"optim", 0, 1, O_OPTIM},
+    {"lr", 0, 1, O_LR},              {"momentum", 0, 1, O_MOMENTUM},    {"weight-decay", 0, 1, O_WD},
+    {"lr-step", 0, 1, O_LR_STEP},    {"lr-gamma", 0, 1, O_LR_GAMMA},    {"patience", 0, 1, O_PATIENCE},
+    {"min-delta", 0, 1, O_MIN_DELTA}, {"seed", 0, 1, O_SEED},           {"threads", 0, 1, O_THREADS},
+    {"plot", 0, 1, O_PLOT},          {"save-on-interrupt", 0, 0, O_SAVE_INT}, {"quiet", 'q', 0, O_QUIET},
+    {0, 0, 0, 0}};
+
+int cmd_train(int argc, char **argv)
+{
+    train_opts o = {.hidden = 3, .epochs = 500, .batch = 32, .val = 0.2, .momentum = 0.9, .lr_gamma = 0.5,
+                    .scale = 1, .seed = 42, .optim = MLP2_OPTIM_ADAM};
+    o.targets = calloc((size_t)argc + 1, sizeof *o.targets);
+    if (!o.targets) {
+        cli_error("out of memory");
+        return EXIT_TRAIN;
+    }
+    int rc = cli_parse("train", train_options, argc, argv, train_option, train_arg, &o);
+    if (rc == 0) {
+        train_state s;
+        memset(&s, 0, sizeof s);
+        rc = run_train(&o, &s);
+        train_state_free(&s);
+    }
+    free(o.targets);
+    return rc < 0 ? EXIT_OK : rc;
+}

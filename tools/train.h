@@ -1,0 +1,53 @@
+/* train.h - the parts of `mlp2 train` shared by train.c (the command),
+ * trainset.c (its matrices) and settings.c (what it stores in the model). */
+#ifndef MLP2_TOOLS_TRAIN_H
+#define MLP2_TOOLS_TRAIN_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mlp2.h>
+
+#include "columns.h"
+#include "csv.h"
+#include "dataset.h"
+#include "progress.h"
+
+/* The options of `mlp2 train`. */
+typedef struct train_opts {
+    const char *data, *val_data, *output, *plot;
+    char **targets;
+    size_t n_targets;
+    csv_header_mode header;
+    double val, lr, momentum, weight_decay, lr_gamma, min_delta;
+    int lr_given, batch_given, val_given, scale, save_on_interrupt, quiet;
+    size_t hidden, epochs, batch, lr_step, patience, threads;
+    uint64_t seed;
+    mlp2_optim_kind optim;
+} train_opts;
+
+/* Everything train allocates, freed in one place by train_state_free. */
+typedef struct train_state {
+    dataset d, dv;          /* the data, and the --val-data file */
+    size_t m_train, m_val;  /* training and validation rows */
+    size_t batch;           /* rows per step */
+    columns cols;           /* names and scaling of inputs and targets */
+    double *X, *Y, *Xv, *Yv, *P; /* standardised matrices; P: predictions */
+    size_t *perm;
+    mlp2 *net;
+    progress prog;
+} train_state;
+
+void train_state_free(train_state *s);
+
+/* trainset.c: read the data (and --val-data), choose the split and the batch
+ * size, fill X, Y, Xv, Yv and standardise them with the training rows' mean
+ * and standard deviation.  EXIT_OK or an exit code after the message. */
+int trainset_build(const train_opts *o, train_state *s);
+
+/* settings.c: store the columns ("cli.columns") and the training settings
+ * ("cli.settings") in the network.  EXIT_OK or an exit code after the
+ * message. */
+int store_sections(mlp2 *net, const columns *cols, const train_opts *o, const mlp2_train_config *cfg,
+                   size_t m_train, size_t m_val, const mlp2_train_report *rep);
+
+#endif

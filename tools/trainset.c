@@ -1,0 +1,239 @@
+/* trainset.c - the matrices `mlp2 train` trains on: the data read, split
+ * into training and validation rows with a seeded permutation, and
+ * standardised with the training rows' statistics (see train.h). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common.h"
+#include "model.h"
+#include "train.h"
+
+/* splitmix64 for the validation split (the library has its own generator for
+ * initialisation and shuffling). */
+static uint64_t split_next(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* Copy row r of table columns idx[0..k) into out. */
+static void copy_row(const csv_table *t, size_t r, const size_t *idx, size_t k, double *out)
+{
+    for (size_t j = 0; j < k; j++)
+        out[j] = t->data[r * t->cols + idx[j]];
+}
+
+/* Read --val-data and find the training columns in it: s->dv.in_idx holds
+ * the inputs, then the targets. */
+static int read_val_data(const train_opts *o, const csv_options *copt, train_state *s)
+{
+    int rc;
+    const csv_table *t = &s->d.table;
+    const size_t n_in = s->d.n_in, n_out = s->d.n_out;
+    s->dv.name = o->val_data;
+    if ((rc = cli_read_csv(o->val_data, copt, &s->dv.table)))
+        return rc;
+    const csv_table *tv = &s->dv.table;
+    s->dv.in_idx = malloc((n_in + n_out) * sizeof(size_t));
+    if (!s->dv.in_idx) {
+        cli_error("out of memory");
+        return EXIT_TRAIN;
+    }
+    for (size_t i = 0; i < n_in + n_out; i++) {
+        size_t src = i < n_in ? s->d.in_idx[i] : s->d.out_idx[i - n_in];
+        long j = (tv->has_header && t->has_header) ? csv_find(tv, t->names[src])
+                 : tv->cols == t->cols             ? (long)src
+                                                   : -1;
+        if (j < 0) {
+            if (tv->has_header && t->has_header)
+                fprintf(stderr, "%s:1:1: no column named \"%s\" (as in %s)\n", o->val_data, t->names[src],
+                        s->d.name);
+            else
+                fprintf(stderr, "%s:1:1: found %zu columns, but %s has %zu\n", o->val_data, tv->cols,
+                        s->d.name, t->cols);
+            return EXIT_DATA;
+        }
+        s->dv.in_idx[i] = (size_t)j;
+    }
+    s->m_val = tv->rows;
+    return EXIT_OK;
+}
+
+/* The numbers of training and validation rows, and the batch size. */
+static int choose_split(const train_opts *o, const csv_options *copt, train_state *s)
+{
+    int rc;
+    const csv_table *t = &s->d.table;
+    const size_t n = t->rows;
+    s->m_val = 0;
+    s->m_train = n;
+    if (o->val_data) {
+        if ((rc = read_val_data(o, copt, s)))
+            return rc;
+    } else {
+        double v = o->val_given ? o->val : 0.2;
+        s->m_val = (size_t)floor(v * (double)n + 0.5);
+        if (v > 0 && s->m_val == 0) {
+            fprintf(stderr, "%s:%zu:1: only %zu data rows: --val %s leaves no validation rows (use --val 0 for"
+                            " none)\n", s->d.name, dataset_end_line(t), n, fmt(v));
+            return EXIT_DATA;
+        }
+        if (s->m_val >= n) {
+            fprintf(stderr, "%s:%zu:1: only %zu data rows: --val %s leaves no training rows\n", s->d.name,
+                    dataset_end_line(t), n, fmt(v));
+            return EXIT_DATA;
+        }
+        s->m_train = n - s->m_val;
+    }
+    s->batch = o->batch_given ? o->batch : (s->m_train < 32 ? s->m_train : 32);
+    if (s->batch > s->m_train) {
+        fprintf(stderr, "%s:%zu:1: only %zu training rows%s, fewer than --batch %zu\n", s->d.name,
+                dataset_end_line(t), s->m_train, s->m_val && !o->val_data ? " after the validation split" : "",
+                s->batch);
+        return EXIT_DATA;
+    }
+    return EXIT_OK;
+}
+
+/* X, Y, Xv, Yv in the data's units: a seeded permutation puts the
+ * validation rows last. */
+static int fill_matrices(const train_opts *o, train_state *s)
+{
+    const csv_table *t = &s->d.table;
+    const size_t n_in = s->d.n_in, n_out = s->d.n_out, n = t->rows, m_train = s->m_train, m_val = s->m_val;
+    s->perm = malloc(n * sizeof *s->perm);
+    s->X = malloc(m_train * n_in * sizeof *s->X);
+    s->Y = malloc(m_train * n_out * sizeof *s->Y);
+    if (m_val) {
+        s->Xv = malloc(m_val * n_in * sizeof *s->Xv);
+        s->Yv = malloc(m_val * n_out * sizeof *s->Yv);
+    }
+    size_t m_max = m_train > m_val ? m_train : m_val;
+    s->P = malloc(m_max * n_out * sizeof *s->P);
+    if (!s->perm || !s->X || !s->Y || !s->P || (m_val && (!s->Xv || !s->Yv))) {
+        if (o->val_data)
+            cli_error("%s: out of memory for %zu rows (and %zu validation rows of %s)", s->d.name, n, m_val,
+                      o->val_data);
+        else
+            cli_error("%s: out of memory for %zu rows", s->d.name, n);
+        return EXIT_DATA;
+    }
+    for (size_t i = 0; i < n; i++)
+        s->perm[i] = i;
+    if (!o->val_data && m_val) {
+        uint64_t st = o->seed ^ UINT64_C(0x5EED5EED5EED5EED);
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)(split_next(&st) % (i + 1)); /* bias below 2^-40 for any real n */
+            size_t tmp = s->perm[i];
+            s->perm[i] = s->perm[j];
+            s->perm[j] = tmp;
+        }
+    }
+    for (size_t i = 0; i < m_train; i++) {
+        copy_row(t, s->perm[i], s->d.in_idx, n_in, s->X + i * n_in);
+        copy_row(t, s->perm[i], s->d.out_idx, n_out, s->Y + i * n_out);
+    }
+    for (size_t i = 0; i < m_val; i++) {
+        if (o->val_data) {
+            copy_row(&s->dv.table, i, s->dv.in_idx, n_in, s->Xv + i * n_in);
+            copy_row(&s->dv.table, i, s->dv.in_idx + n_in, n_out, s->Yv + i * n_out);
+        } else {
+            copy_row(t, s->perm[m_train + i], s->d.in_idx, n_in, s->Xv + i * n_in);
+            copy_row(t, s->perm[m_train + i], s->d.out_idx, n_out, s->Yv + i * n_out);
+        }
+    }
+    return EXIT_OK;
+}
+
+/* Mean and standard deviation of column j of the m x w matrix A.  Two passes
+ * over the values divided by a power of two near their largest magnitude: no
+ * overflow even near DBL_MAX, and (the division being exact) the same bits as
+ * without it for ordinary data. */
+static void column_stats(const double *A, size_t m, size_t w, size_t j, double *mean_out, double *sd_out)
+{
+    double big = 0;
+    for (size_t i = 0; i < m; i++)
+        big = fmax(big, fabs(A[i * w + j]));
+    int ex = 0;
+    frexp(big, &ex);
+    const double unit = big > 0 ? ldexp(1.0, ex - 1) : 1.0; /* big / unit in [1, 2) */
+    double mean = 0, ss = 0;
+    for (size_t i = 0; i < m; i++)
+        mean += A[i * w + j] / unit;
+    mean /= (double)m;
+    for (size_t i = 0; i < m; i++)
+        ss += (A[i * w + j] / unit - mean) * (A[i * w + j] / unit - mean);
+    *sd_out = sqrt(ss / (double)m) * unit;
+    *mean_out = mean * unit;
+}
+
+/* The columns' names and scaling, from the training rows only; then X, Y,
+ * Xv and Yv are standardised in place. */
+static int scale_columns(const train_opts *o, train_state *s)
+{
+    const csv_table *t = &s->d.table;
+    const size_t n_in = s->d.n_in, n_out = s->d.n_out;
+    columns *c = &s->cols;
+    if (columns_alloc(c, n_in, n_out) != 0) {
+        cli_error("out of memory");
+        return EXIT_TRAIN;
+    }
+    c->flags = (o->scale ? COLUMNS_STANDARDISED : 0) | (t->has_header ? COLUMNS_HEADER : 0);
+    c->n_src = t->cols;
+    for (size_t k = 0; k < n_in + n_out; k++) {
+        int is_in = k < n_in;
+        size_t j = is_in ? k : k - n_in, w = is_in ? n_in : n_out;
+        c->src[k] = is_in ? s->d.in_idx[j] : s->d.out_idx[j];
+        if (!(c->names[k] = strdup(t->names[c->src[k]]))) {
+            cli_error("out of memory");
+            return EXIT_TRAIN;
+        }
+        if (!o->scale)
+            continue;
+        double mean, sd;
+        column_stats(is_in ? s->X : s->Y, s->m_train, w, j, &mean, &sd);
+        if (!isfinite(mean) || !isfinite(sd)) {
+            fprintf(stderr, "%s:1:%zu: the %s column \"%s\" cannot be standardised: its mean or standard"
+                            " deviation is not a finite double (use --no-scale or rescale the column)\n",
+                    s->d.name, c->src[k] + 1, is_in ? "input" : "target", c->names[k]);
+            return EXIT_DATA;
+        }
+        /* a constant column is only centred */
+        c->mean[k] = mean;
+        c->scale[k] = (sd > 0 && sd > 1e-12 * fabs(mean)) ? sd : 1.0;
+    }
+    for (size_t k = 0; k < n_in + n_out; k++) {
+        int is_in = k < n_in;
+        size_t j = is_in ? k : k - n_in, w = is_in ? n_in : n_out;
+        double *A = is_in ? s->X : s->Y, *B = is_in ? s->Xv : s->Yv;
+        for (size_t i = 0; i < s->m_train; i++)
+            A[i * w + j] = standardise(A[i * w + j], c->mean[k], c->scale[k]);
+        for (size_t i = 0; i < s->m_val; i++)
+            B[i * w + j] = standardise(B[i * w + j], c->mean[k], c->scale[k]);
+    }
+    return EXIT_OK;
+}
+
+int trainset_build(const train_opts *o, train_state *s)
+{
+    int rc;
+    csv_options copt = {.header = o->header};
+    if (o->data) {
+        s->d.name = strcmp(o->data, "-") == 0 ? "<stdin>" : o->data;
+        if ((rc = cli_read_csv(o->data, &copt, &s->d.table)))
+            return rc;
+    } else if ((rc = dataset_embedded(&s->d))) {
+        return rc;
+    }
+    if ((rc = dataset_select_targets(&s->d, o->targets, o->n_targets)))
+        return rc;
+    if ((rc = choose_split(o, &copt, s)) || (rc = fill_matrices(o, s)) || (rc = scale_columns(o, s)))
+        return rc;
+    return EXIT_OK;
+}
