@@ -71,7 +71,8 @@ typedef enum mlp2_status {
     MLP2_ERANGE,      /* a size (or a product of sizes) overflows size_t or the BLAS int range */
     MLP2_ENONFINITE,  /* NaN or Inf in an input, or a loss/gradient/update that is not finite */
     MLP2_EIO,         /* a file could not be opened, read, written, synced or renamed */
-    MLP2_EFORMAT      /* a model file is malformed: magic, version, sizes, length or checksum */
+    MLP2_EFORMAT,     /* a model file is malformed: magic, version, sizes, length or checksum */
+    MLP2_ENOENT       /* no such section (mlp2_section_get, mlp2_section_remove) */
 } mlp2_status;
 
 /** A static, human-readable description of s.  Never NULL, also for unknown codes. */
@@ -323,8 +324,33 @@ typedef struct mlp2_train_report {
 /**
  * Defaults: 100 epochs, batch 32, shuffle on, seed 0, Adam defaults,
  * no schedule (lr_step 0, lr_gamma 1), no early stopping, no callback.
+ * The same as mlp2_train_defaults_for(MLP2_OPTIM_ADAM).
  */
 MLP2_API mlp2_train_config mlp2_train_defaults(void);
+/**
+ * The same defaults with the optimizer `kind` and its defaults
+ * (mlp2_optim_defaults(kind): for example SGD's lr 0.01, not Adam's 0.001).
+ * Setting cfg.optim.kind alone after mlp2_train_defaults() keeps Adam's
+ * values; use this, or assign cfg.optim = mlp2_optim_defaults(kind).
+ */
+MLP2_API mlp2_train_config mlp2_train_defaults_for(mlp2_optim_kind kind);
+/**
+ * Check a training configuration as mlp2_train does, and name the first
+ * invalid field.
+ * @param[out] field  may be NULL; set to NULL when cfg is valid, otherwise
+ *                    to a static string naming the field as it is spelled in
+ *                    C: "epochs", "batch_size", "lr_gamma", "min_delta",
+ *                    "optim.kind", "optim.lr", "optim.weight_decay",
+ *                    "optim.momentum", "optim.beta1", "optim.beta2",
+ *                    "optim.eps" ("cfg" when cfg is NULL)
+ * @returns MLP2_OK, or MLP2_EINVAL.
+ */
+MLP2_API mlp2_status mlp2_train_config_check(const mlp2_train_config *cfg, const char **field);
+/**
+ * A static lower-case name of r: "epochs", "early-stopping", "callback",
+ * "cancelled", "non-finite"; "unknown" for any other value.  Never NULL.
+ */
+MLP2_API const char *mlp2_stop_reason_name(mlp2_stop_reason r);
 
 /**
  * Mini-batch training of net on (X, Y), with an optional validation set.
@@ -362,6 +388,9 @@ MLP2_API mlp2_status mlp2_train(mlp2 *net, const mlp2_train_config *cfg, size_t 
 /**
  * Named sections: application data kept with the model and saved in its file
  * (for example the command-line tool's data scaling).
+ * Order: sections are kept, listed (mlp2_section_name), saved and loaded in
+ * the order they were first set; replacing a section's data keeps its place;
+ * removing one moves the later ones up by one.
  * @param[in] name  a NUL-terminated name of 1..255 bytes
  * @param[in] data  len bytes (copied); may be NULL when len == 0
  * Setting an existing name replaces its data.
@@ -372,10 +401,12 @@ MLP2_API mlp2_status mlp2_section_set(mlp2 *net, const char *name, const void *d
 /**
  * Look up a section.  *data points into the model and stays valid until the
  * section is changed or the model freed.
- * @returns MLP2_OK, MLP2_EINVAL (NULL argument or no such section).
+ * @returns MLP2_OK, MLP2_EINVAL (NULL argument, or a name that is not 1..255
+ *          bytes), MLP2_ENOENT (no section of that name).
  */
 MLP2_API mlp2_status mlp2_section_get(const mlp2 *net, const char *name, const void **data, size_t *len);
-/** Remove a section.  MLP2_OK, or MLP2_EINVAL when it does not exist. */
+/** Remove a section.  MLP2_OK, MLP2_EINVAL (NULL, or a name that is not
+ *  1..255 bytes), or MLP2_ENOENT when it does not exist. */
 MLP2_API mlp2_status mlp2_section_remove(mlp2 *net, const char *name);
 /** Number of sections, and the name of section i (NULL when out of range). */
 MLP2_API size_t mlp2_section_count(const mlp2 *net);

@@ -1,4 +1,5 @@
-/* section.c - named application data kept with a model (saved in its file). */
+/* section.c - named application data kept with a model (saved in its file),
+ * in the order the names were first set (a replacement keeps its place). */
 #include "internal.h"
 
 #include <string.h>
@@ -61,11 +62,11 @@ mlp2_status mlp2_section_set(mlp2 *net, const char *name, const void *data, size
 
 mlp2_status mlp2_section_get(const mlp2 *net, const char *name, const void **data, size_t *len)
 {
-    if (!net || !name || !data || !len)
+    if (!net || !valid_name(name) || !data || !len)
         return MLP2_FAIL(MLP2_EINVAL);
     const mlp2_section *s = find(net, name);
     if (!s)
-        return MLP2_FAIL(MLP2_EINVAL);
+        return MLP2_FAIL(MLP2_ENOENT);
     *data = s->data;
     *len = s->len;
     return MLP2_OK;
@@ -73,11 +74,11 @@ mlp2_status mlp2_section_get(const mlp2 *net, const char *name, const void **dat
 
 mlp2_status mlp2_section_remove(mlp2 *net, const char *name)
 {
-    if (!net || !name)
+    if (!net || !valid_name(name))
         return MLP2_FAIL(MLP2_EINVAL);
     mlp2_section *s = find(net, name);
     if (!s)
-        return MLP2_FAIL(MLP2_EINVAL);
+        return MLP2_FAIL(MLP2_ENOENT);
     mlp2__free(s->name);
     mlp2__free(s->data);
     size_t i = (size_t)(s - net->sections);

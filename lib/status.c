@@ -9,6 +9,7 @@ static const char *const messages[] = {
     [MLP2_ENONFINITE] = "non-finite value (NaN or Inf)",
     [MLP2_EIO] = "input/output error",
     [MLP2_EFORMAT] = "malformed model file",
+    [MLP2_ENOENT] = "no such section",
 };
 
 const char *mlp2_strerror(mlp2_status s)
@@ -17,6 +18,18 @@ const char *mlp2_strerror(mlp2_status s)
     if (i < sizeof messages / sizeof messages[0] && messages[i])
         return messages[i];
     return "unknown status code";
+}
+
+const char *mlp2_stop_reason_name(mlp2_stop_reason r)
+{
+    switch (r) {
+    case MLP2_STOP_EPOCHS: return "epochs";
+    case MLP2_STOP_EARLY: return "early-stopping";
+    case MLP2_STOP_CALLBACK: return "callback";
+    case MLP2_STOP_CANCELLED: return "cancelled";
+    case MLP2_STOP_NONFINITE: return "non-finite";
+    }
+    return "unknown";
 }
 
 /* Set a breakpoint here to catch every error the library reports. */

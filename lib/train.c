@@ -5,16 +5,22 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 mlp2_train_config mlp2_train_defaults(void)
+{
+    return mlp2_train_defaults_for(MLP2_OPTIM_ADAM);
+}
+
+mlp2_train_config mlp2_train_defaults_for(mlp2_optim_kind kind)
 {
     return (mlp2_train_config){
         .epochs = 100,
         .batch_size = 32,
         .shuffle = 1,
         .seed = 0,
-        .optim = mlp2_optim_defaults(MLP2_OPTIM_ADAM),
+        .optim = mlp2_optim_defaults(kind),
         .lr_step = 0,
         .lr_gamma = 1.0,
         .patience = 0,
@@ -43,15 +49,54 @@ static void run_free(run_mem *r)
     mlp2__free(r->perm);
 }
 
-/* The training-loop fields of cfg (the optimizer's are checked by
- * mlp2_optim_create). */
-static bool config_ok(const mlp2_train_config *c)
+/* The first invalid optimizer field of c, or NULL.  mlp2_optim_create's own
+ * check stays the one rule: each field is tried alone in the kind's valid
+ * defaults, so the name given is a field that is invalid by itself. */
+static const char *optim_field(const mlp2_optim_config *c)
 {
-    if (c->epochs == 0 || c->batch_size == 0)
-        return false;
-    if (c->lr_step > 0 && !(c->lr_gamma > 0.0 && c->lr_gamma <= 1.0)) /* false for NaN */
-        return false;
-    return isfinite(c->min_delta) && c->min_delta >= 0.0;
+    if (mlp2__optim_check_config(c) == MLP2_OK)
+        return NULL;
+    const mlp2_optim_config d = mlp2_optim_defaults(c->kind);
+    if (mlp2__optim_check_config(&d) != MLP2_OK)
+        return "optim.kind";
+    static const struct {
+        const char *name;
+        size_t offset;
+    } fields[] = {
+        {"optim.lr", offsetof(mlp2_optim_config, lr)},
+        {"optim.weight_decay", offsetof(mlp2_optim_config, weight_decay)},
+        {"optim.momentum", offsetof(mlp2_optim_config, momentum)},
+        {"optim.beta1", offsetof(mlp2_optim_config, beta1)},
+        {"optim.beta2", offsetof(mlp2_optim_config, beta2)},
+        {"optim.eps", offsetof(mlp2_optim_config, eps)},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        mlp2_optim_config t = d;
+        memcpy((char *)&t + fields[i].offset, (const char *)c + fields[i].offset, sizeof(double));
+        if (mlp2__optim_check_config(&t) != MLP2_OK)
+            return fields[i].name;
+    }
+    return "optim"; /* invalid only in combination (no such rule today) */
+}
+
+mlp2_status mlp2_train_config_check(const mlp2_train_config *c, const char **field)
+{
+    const char *bad = NULL;
+    if (!c)
+        bad = "cfg";
+    else if (c->epochs == 0)
+        bad = "epochs";
+    else if (c->batch_size == 0)
+        bad = "batch_size";
+    else if (c->lr_step > 0 && !(c->lr_gamma > 0.0 && c->lr_gamma <= 1.0)) /* false for NaN */
+        bad = "lr_gamma";
+    else if (!(isfinite(c->min_delta) && c->min_delta >= 0.0))
+        bad = "min_delta";
+    else
+        bad = optim_field(&c->optim);
+    if (field)
+        *field = bad;
+    return bad ? MLP2_FAIL(MLP2_EINVAL) : MLP2_OK;
 }
 
 /* rows x cols doubles, finite; ERANGE when rows*cols overflows */
@@ -161,8 +206,7 @@ mlp2_status mlp2_train(mlp2 *net, const mlp2_train_config *cfg, size_t m, const 
     /* arguments and configuration, then the data, then memory; the model is
      * not touched before all of them succeed */
     if (!net || !cfg || !X || !Y || m == 0 || (m_val == 0) != (Xv == NULL) ||
-        (m_val == 0) != (Yv == NULL) || !config_ok(cfg) ||
-        mlp2__optim_check_config(&cfg->optim) != MLP2_OK)
+        (m_val == 0) != (Yv == NULL) || mlp2_train_config_check(cfg, NULL) != MLP2_OK)
         return MLP2_FAIL(MLP2_EINVAL);
     mlp2_status st;
     run_mem r = {0};

@@ -103,15 +103,3 @@ const char *optim_name(mlp2_optim_kind k)
 {
     return k == MLP2_OPTIM_SGD ? "sgd" : k == MLP2_OPTIM_MOMENTUM ? "momentum" : "adam";
 }
-
-const char *stop_name(mlp2_stop_reason r)
-{
-    switch (r) {
-    case MLP2_STOP_EPOCHS: return "epochs";
-    case MLP2_STOP_EARLY: return "early-stopping";
-    case MLP2_STOP_CALLBACK: return "callback";
-    case MLP2_STOP_CANCELLED: return "interrupted";
-    case MLP2_STOP_NONFINITE: return "non-finite";
-    default: return "unknown";
-    }
-}

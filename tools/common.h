@@ -33,8 +33,7 @@ int check_output_dir(const char *path);
 /* s on one line in buf[n]: newlines and other control bytes become '?'. */
 const char *one_line(const char *s, char *buf, size_t n);
 
-/* The command-line names of an optimizer and of a stop reason. */
+/* The command-line name of an optimizer. */
 const char *optim_name(mlp2_optim_kind k);
-const char *stop_name(mlp2_stop_reason r);
 
 #endif

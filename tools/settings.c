@@ -78,7 +78,7 @@ int store_sections(mlp2 *net, const columns *cols, const train_opts *o, const ml
     tb_printf(&b, "patience=%zu\nmin_delta=%s\nseed=%llu\n", cfg->patience, fmt(cfg->min_delta),
               (unsigned long long)o->seed);
     tb_printf(&b, "epochs_run=%zu\nbest_epoch=%zu\nstop=%s\n", rep->epochs_run, rep->best_epoch,
-              stop_name(rep->reason));
+              mlp2_stop_reason_name(rep->reason));
     tb_printf(&b, "final_train_loss=%s\nfinal_val_loss=%s\n", fmt(rep->final_train_loss), fmt(rep->final_val_loss));
     if (st == MLP2_OK && !b.failed)
         st = mlp2_section_set(net, SETTINGS_SECTION, b.s, b.len);

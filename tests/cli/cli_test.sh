@@ -342,7 +342,7 @@ case_keep_model() {
   has curve.svg '^<svg '
   has out.txt '^interrupted after [0-9]+ epochs'; has out.txt '^model written to m.mlp2'
   cmp -s orig.mlp2 m.mlp2 && fail "--save-on-interrupt did not save"
-  expect 0 mlp2 info m.mlp2; has out.txt '^  stop +interrupted$'
+  expect 0 mlp2 info m.mlp2; has out.txt '^  stop +cancelled$'
   ls | grep -q 'm.mlp2.' && fail "temporary file left behind"
   true
 }
