@@ -132,7 +132,7 @@ static void draw(FILE *f, const double *train, const double *val, size_t n, size
     fprintf(f, "<path d=\"M%.2f %.2f V%.2f H%.2f\" fill=\"none\" stroke=\"black\"/>\n", x_left, y_top, y_bottom, x_right);
     fprintf(f, "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">epoch</text>\n", (x_left + x_right) / 2, HEIGHT - 15);
     fprintf(f, "<text transform=\"translate(20 %.2f) rotate(-90)\" text-anchor=\"middle\">"
-               "loss, \xC2\xBD mean squared error (log scale)</text>\n",
+               "loss: \xC2\xBD \xC3\x97 sum over targets of MSE, standardised (log scale)</text>\n",
             (y_top + y_bottom) / 2);
 
     if (best_epoch > 0 && best_epoch <= n) {

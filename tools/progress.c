@@ -46,23 +46,21 @@ static void fmt_duration(double s, char *buf, size_t n)
         snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
-int on_epoch(void *user, size_t epoch, double train_loss, double val_loss)
+static void print_record(progress *p, size_t epoch)
 {
-    progress *p = user;
-    double t = now_seconds(), dt = t - p->t_prev;
-    p->t_prev = t;
-    p->done = epoch;
-    record(p, epoch, train_loss, val_loss);
-    if (p->quiet)
-        return 0;
-    double per_epoch = (t - p->t_start) / (double)epoch, eta = per_epoch * (double)(p->epochs - epoch);
-    if (!p->tty) {
-        fprintf(stderr, "epoch=%zu/%zu train_loss=%s val_loss=%s epoch_seconds=%s eta_seconds=%s\n", epoch,
-                p->epochs, fmt(train_loss), fmt(val_loss), fmt(dt), fmt(eta));
-        return 0;
-    }
+    double per_epoch = (p->t_prev - p->t_start) / (double)epoch, eta = per_epoch * (double)(p->epochs - epoch);
+    fprintf(stderr, "epoch=%zu/%zu train_loss=%s val_loss=%s best_epoch=%zu epoch_seconds=%s eta_seconds=%s\n",
+            epoch, p->epochs, fmt(p->last_train), fmt(p->last_val), p->best_epoch, fmt(p->last_dt), fmt(eta));
+    p->logged = epoch;
+    p->t_logged = p->t_prev;
+}
+
+static void draw_live_line(progress *p, size_t epoch)
+{
+    double t = p->t_prev, per_epoch = (t - p->t_start) / (double)epoch;
+    double eta = per_epoch * (double)(p->epochs - epoch);
     if (t - p->t_drawn < 0.1 && epoch != p->epochs)
-        return 0;
+        return;
     p->t_drawn = t;
     enum { BAR = 20 };
     char bar[BAR + 1], eta_text[32];
@@ -71,12 +69,48 @@ int on_epoch(void *user, size_t epoch, double train_loss, double val_loss)
         bar[i] = i < filled ? '#' : '.';
     bar[BAR] = '\0';
     fmt_duration(eta, eta_text, sizeof eta_text);
-    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%s] train %s", epoch, p->epochs, bar, fmt(train_loss));
-    if (!isnan(val_loss))
-        fprintf(stderr, "  val %s", fmt(val_loss));
+    fprintf(stderr, "\r\033[Kepoch %zu/%zu [%s] train %s", epoch, p->epochs, bar, fmt(p->last_train));
+    if (!isnan(p->last_val))
+        fprintf(stderr, "  val %s", fmt(p->last_val));
     fprintf(stderr, "  %s ms/epoch  ETA %s", fmt(per_epoch * 1e3), eta_text);
     fflush(stderr);
+}
+
+int on_epoch(void *user, size_t epoch, double train_loss, double val_loss)
+{
+    progress *p = user;
+    double t = now_seconds();
+    p->last_dt = t - p->t_prev;
+    p->t_prev = t;
+    p->done = epoch;
+    p->last_train = train_loss;
+    p->last_val = val_loss;
+    record(p, epoch, train_loss, val_loss);
+    double monitored = p->use_val ? val_loss : train_loss;
+    if (p->best_epoch == 0 || monitored < p->best_loss - p->min_delta) {
+        p->best_epoch = epoch;
+        p->best_loss = monitored;
+    }
+    if (p->quiet)
+        return 0;
+    if (p->tty && !p->log_every) {
+        draw_live_line(p, epoch);
+        return 0;
+    }
+    int due = p->log_every ? epoch % p->log_every == 0 : t - p->t_logged >= 1.0;
+    if (epoch == 1 || epoch == p->epochs || due)
+        print_record(p, epoch);
     return 0;
+}
+
+void progress_finish(progress *p)
+{
+    if (p->quiet || p->done == 0)
+        return;
+    if (p->tty && !p->log_every)
+        fputc('\n', stderr);
+    else if (p->logged != p->done)
+        print_record(p, p->done);
 }
 
 /* The recorded epoch with the lowest monitored loss (validation if any), 0 if none. */

@@ -75,7 +75,8 @@ int store_sections(mlp2 *net, const columns *cols, const train_opts *o, const ml
                   fmt(cfg->optim.eps));
     tb_printf(&b, "weight_decay=%s\nlr_step=%zu\nlr_gamma=%s\n", fmt(cfg->optim.weight_decay), cfg->lr_step,
               fmt(cfg->lr_gamma));
-    tb_printf(&b, "patience=%zu\nmin_delta=%s\nseed=%llu\n", cfg->patience, fmt(cfg->min_delta),
+    tb_printf(&b, "patience=%zu\nkeep=%s\nmin_delta=%s\nseed=%llu\n", stop_patience(o),
+              keeps_best(o) ? "best" : "last", fmt(cfg->min_delta),
               (unsigned long long)o->seed);
     tb_printf(&b, "epochs_run=%zu\nbest_epoch=%zu\nstop=%s\n", rep->epochs_run, rep->best_epoch,
               mlp2_stop_reason_name(rep->reason));

@@ -46,8 +46,12 @@ static const char train_help[] =
     "      --lr-step N        multiply the learning rate by --lr-gamma every N epochs\n"
     "      --lr-gamma X       (default 0.5 when --lr-step is given)\n"
     "      --patience N       stop after N epochs without improvement of the\n"
-    "                         validation loss (train loss without validation) and\n"
-    "                         keep the best epoch's parameters (default 0: off)\n"
+    "                         monitored loss: the validation loss, or the train\n"
+    "                         loss without validation data; 0: never stop early\n"
+    "                         (default: 50 with validation data, none without)\n"
+    "      --last-epoch       keep the last epoch's parameters and run all the\n"
+    "                         epochs (default with validation data or --patience:\n"
+    "                         keep the epoch with the lowest monitored loss)\n"
     "      --min-delta X      smallest change that counts as improvement (default 0)\n"
     "      --seed N           seed of the initial weights, shuffling and the\n"
     "                         validation split (default 42)\n"
@@ -59,17 +63,23 @@ static const char train_help[] =
     "                         only when the model is written)\n"
     "      --save-on-interrupt  on Ctrl-C, save the model reached so far\n"
     "  -q, --quiet            no progress output\n"
+    "      --log-every N      a progress record every N epochs, also on a terminal\n"
+    "                         (default: a live line on a terminal, otherwise a\n"
+    "                         record about once a second)\n"
     "  -h, --help             this help\n"
     "\n"
     "Inputs and targets are standardised with the training rows' mean and standard\n"
     "deviation; the scaling is stored in the model (section \"cli.columns\"), so\n"
     "eval and predict take and give values in the data's own units.  The loss shown\n"
-    "during training is the library's: half the mean squared error, in standardised\n"
-    "units, averaged over the targets' sum.\n"
+    "during training is the library's: half the sum over the targets of each\n"
+    "target's mean squared error, in standardised units (1/(2m) ||P - Y||^2 for m\n"
+    "rows).\n"
     "\n"
-    "Progress goes to stderr: a live line on a terminal, otherwise one record per\n"
-    "epoch:  epoch=N/TOTAL train_loss=X val_loss=X epoch_seconds=X eta_seconds=X\n"
-    "The summary (best epoch, metrics on train and validation data, the model's\n"
+    "Progress goes to stderr: a live line on a terminal, otherwise records\n"
+    "  epoch=N/TOTAL train_loss=X val_loss=X best_epoch=K epoch_seconds=X eta_seconds=X\n"
+    "for the first and the last epoch and about once a second in between (a log of\n"
+    "bounded size); best_epoch is the best so far, so every new best is reported.\n"
+    "The summary (the epoch kept, metrics on train and validation data, the model's\n"
     "path) goes to stdout.  Ctrl-C stops after the current batch and saves nothing\n"
     "unless --save-on-interrupt is given; a failed run never touches an existing\n"
     "MODEL or --plot file.\n"
@@ -78,7 +88,7 @@ static const char train_help[] =
 enum {
     O_HELP = 1, O_OUTPUT, O_TARGET, O_HEADER, O_NO_HEADER, O_VAL, O_VAL_DATA, O_NO_SCALE, O_HIDDEN,
     O_EPOCHS, O_BATCH, O_OPTIM, O_LR, O_MOMENTUM, O_WD, O_LR_STEP, O_LR_GAMMA, O_PATIENCE, O_MIN_DELTA, O_SEED,
-    O_THREADS, O_PLOT, O_SAVE_INT, O_QUIET
+    O_THREADS, O_PLOT, O_SAVE_INT, O_QUIET, O_LAST_EPOCH, O_LOG_EVERY
 };
 
 static int train_option(void *ctx, int id, const char *v)
@@ -113,12 +123,14 @@ static int train_option(void *ctx, int id, const char *v)
             return cli_usage_error(c, "unknown optimizer '%s' (sgd, momentum or adam)", v);
         return 0;
     case O_LR: o->lr_given = 1; return parse_double_opt(c, "lr", v, 0, 1e6, 1, &o->lr);
-    case O_MOMENTUM: return parse_double_opt(c, "momentum", v, 0, 0.999999, 0, &o->momentum);
+    case O_MOMENTUM: o->momentum_given = 1; return parse_double_opt(c, "momentum", v, 0, 0.999999, 0, &o->momentum);
     case O_WD: return parse_double_opt(c, "weight-decay", v, 0, 1e6, 0, &o->weight_decay);
     case O_LR_STEP: return parse_size_opt(c, "lr-step", v, 1, 100000000, &o->lr_step);
-    case O_LR_GAMMA: return parse_double_opt(c, "lr-gamma", v, 0, 1, 1, &o->lr_gamma);
-    case O_PATIENCE: return parse_size_opt(c, "patience", v, 0, 100000000, &o->patience);
-    case O_MIN_DELTA: return parse_double_opt(c, "min-delta", v, 0, 1e300, 0, &o->min_delta);
+    case O_LR_GAMMA: o->lr_gamma_given = 1; return parse_double_opt(c, "lr-gamma", v, 0, 1, 1, &o->lr_gamma);
+    case O_PATIENCE: o->patience_given = 1; return parse_size_opt(c, "patience", v, 0, 100000000, &o->patience);
+    case O_MIN_DELTA: o->min_delta_given = 1; return parse_double_opt(c, "min-delta", v, 0, 1e300, 0, &o->min_delta);
+    case O_LAST_EPOCH: o->last_epoch = 1; return 0;
+    case O_LOG_EVERY: return parse_size_opt(c, "log-every", v, 1, 100000000, &o->log_every);
     case O_SEED:
         if (parse_size_opt(c, "seed", v, 0, SIZE_MAX, &z))
             return EXIT_USAGE;
@@ -169,6 +181,29 @@ void train_state_free(train_state *s)
     mlp2_free(s->net);
 }
 
+/* An option that would change nothing with the others chosen is an error. */
+static int check_no_effect(const train_opts *o)
+{
+    const char *c = "train";
+    if (o->momentum_given && o->optim != MLP2_OPTIM_MOMENTUM)
+        return cli_usage_error(c, "--momentum has no effect with --optim %s (only with --optim momentum)",
+                               optim_name(o->optim));
+    if (o->lr_gamma_given && !o->lr_step)
+        return cli_usage_error(c, "--lr-gamma has no effect without --lr-step N");
+    if (o->last_epoch && o->patience_given)
+        return cli_usage_error(c, "--patience has no effect with --last-epoch, which runs all the epochs and keeps"
+                                  " the last");
+    if (o->last_epoch && !has_validation(o))
+        return cli_usage_error(c, "--last-epoch has no effect without validation data (--val 0): the last epoch"
+                                  " is kept anyway");
+    if (o->log_every && o->quiet)
+        return cli_usage_error(c, "--log-every has no effect with --quiet");
+    if (o->min_delta_given && !keeps_best(o))
+        return cli_usage_error(c, "--min-delta has no effect when no epoch is compared (%s)",
+                               o->last_epoch ? "--last-epoch" : "--val 0 without --patience");
+    return EXIT_OK;
+}
+
 /* Checks that need no data. */
 static int check_args(const train_opts *o)
 {
@@ -179,6 +214,8 @@ static int check_args(const train_opts *o)
         return cli_usage_error("train", "--val and --val-data cannot be used together");
     if (!o->data && o->n_targets)
         return cli_usage_error("train", "--target needs a DATA file (the embedded data has one target, f)");
+    if ((rc = check_no_effect(o)))
+        return rc;
     if ((rc = check_output_dir(o->output)))
         return rc;
     if (o->plot && (rc = check_output_dir(o->plot)))
@@ -191,18 +228,20 @@ static int check_args(const train_opts *o)
 /* The library's training configuration from the options. */
 static mlp2_train_config make_config(const train_opts *o, train_state *s)
 {
-    mlp2_train_config cfg = mlp2_train_defaults();
+    mlp2_train_config cfg = mlp2_train_defaults_for(o->optim);
     cfg.epochs = o->epochs;
     cfg.batch_size = s->batch;
     cfg.shuffle = 1;
     cfg.seed = o->seed;
-    cfg.optim = mlp2_optim_defaults(o->optim);
     cfg.optim.lr = o->lr_given ? o->lr : o->optim == MLP2_OPTIM_SGD ? 0.1 : 0.01;
     cfg.optim.momentum = o->momentum;
     cfg.optim.weight_decay = o->weight_decay;
     cfg.lr_step = o->lr_step;
     cfg.lr_gamma = o->lr_step ? o->lr_gamma : 1.0;
-    cfg.patience = o->patience;
+    /* The library keeps the best epoch exactly when patience > 0: keeping
+     * it without stopping early is a patience that cannot run out (an epoch
+     * count is at most 10^8). */
+    cfg.patience = !keeps_best(o) ? 0 : stop_patience(o) ? stop_patience(o) : SIZE_MAX;
     cfg.min_delta = o->min_delta;
     cfg.on_epoch = on_epoch;
     cfg.user = &s->prog;
@@ -226,6 +265,9 @@ static int fit(const train_opts *o, train_state *s, mlp2_train_config *cfg, mlp2
     p->tty = isatty(STDERR_FILENO);
     p->quiet = o->quiet;
     p->epochs = o->epochs;
+    p->log_every = o->log_every;
+    p->use_val = s->m_val > 0;
+    p->min_delta = cfg->min_delta;
     if (!o->quiet)
         fprintf(stderr, "mlp2: training a %zu-%zu-%zu network on %s: %zu training rows, %zu validation rows, "
                         "%s lr %s, batch %zu, %zu epochs\n",
@@ -239,8 +281,7 @@ static int fit(const train_opts *o, train_state *s, mlp2_train_config *cfg, mlp2
     st = mlp2_train(s->net, cfg, s->m_train, s->X, s->Y, s->m_val, s->Xv, s->Yv, rep);
     *elapsed = now_seconds() - p->t_start;
     sigaction(SIGINT, &old_sigint, NULL);
-    if (p->tty && !p->quiet && p->done > 0)
-        fputc('\n', stderr);
+    progress_finish(p);
 
     if (st != MLP2_OK) {
         if (st == MLP2_ENONFINITE)
@@ -286,26 +327,30 @@ static int save_outputs(const train_opts *o, train_state *s, const mlp2_train_co
     return EXIT_OK;
 }
 
-/* The summary's first lines: how the run ended and which epoch was best. */
-static void print_outcome(const train_state *s, const mlp2_train_config *cfg, const mlp2_train_report *rep,
+/* The summary's first lines: how the run ended and which epoch was kept. */
+static void print_outcome(const train_opts *o, const train_state *s, const mlp2_train_report *rep,
                           double elapsed)
 {
     const progress *p = &s->prog;
-    const size_t m_val = s->m_val;
+    const char *what = s->m_val ? "validation" : "train";
     printf("%s after %zu epochs (%s s): %s\n", rep->reason == MLP2_STOP_CANCELLED ? "interrupted" : "finished",
            rep->epochs_run, fmt(elapsed),
            rep->reason == MLP2_STOP_EARLY       ? "early stopping"
            : rep->reason == MLP2_STOP_CANCELLED ? "saved because of --save-on-interrupt"
                                                 : "all epochs run");
-    size_t low = lowest_epoch(p, m_val > 0);
-    if (cfg->patience || low == 0 || low == rep->best_epoch)
-        printf("best epoch: %zu (%s loss %s)%s\n", rep->best_epoch, m_val ? "validation" : "train",
-               fmt(rep->best_loss), cfg->patience ? ", its parameters are kept" : "");
-    else
-        printf("best epoch: %zu (%s loss %s); the model keeps the last epoch, %zu (%s loss %s): --patience keeps"
-               " the best\n", low, m_val ? "validation" : "train", fmt(m_val ? p->val[low - 1] : p->train[low - 1]),
-               rep->epochs_run, m_val ? "validation" : "train",
-               fmt(m_val ? rep->final_val_loss : rep->final_train_loss));
+    if (keeps_best(o)) {
+        if (rep->best_epoch == 0)
+            printf("kept epoch 0: the initial parameters (no epoch was completed)\n");
+        else
+            printf("kept epoch %zu: the lowest %s loss, %s\n", rep->best_epoch, what, fmt(rep->best_loss));
+        return;
+    }
+    size_t low = lowest_epoch(p, s->m_val > 0);
+    printf("kept epoch %zu: the last (%s)", rep->epochs_run, o->last_epoch ? "--last-epoch" : "no validation data");
+    if (low && low != rep->epochs_run)
+        printf("; the lowest %s loss was %s, at epoch %zu", what, fmt(s->m_val ? p->val[low - 1] : p->train[low - 1]),
+               low);
+    printf("\n");
 }
 
 /* The metrics on the training and validation rows, in the data's units. */
@@ -345,7 +390,7 @@ static int run_train(const train_opts *o, train_state *s)
     double elapsed = 0;
     if ((rc = fit(o, s, &cfg, &rep, &elapsed)) || (rc = save_outputs(o, s, &cfg, &rep)))
         return rc;
-    print_outcome(s, &cfg, &rep, elapsed);
+    print_outcome(o, s, &rep, elapsed);
     print_fit_metrics(s);
     printf("model written to %s\n", o->output);
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -364,7 +409,7 @@ static const cli_option train_options[] = {
     {"lr-step", 0, 1, O_LR_STEP},    {"lr-gamma", 0, 1, O_LR_GAMMA},    {"patience", 0, 1, O_PATIENCE},
     {"min-delta", 0, 1, O_MIN_DELTA}, {"seed", 0, 1, O_SEED},           {"threads", 0, 1, O_THREADS},
     {"plot", 0, 1, O_PLOT},          {"save-on-interrupt", 0, 0, O_SAVE_INT}, {"quiet", 'q', 0, O_QUIET},
-    {0, 0, 0, 0}};
+    {"last-epoch", 0, 0, O_LAST_EPOCH}, {"log-every", 0, 1, O_LOG_EVERY}, {0, 0, 0, 0}};
 
 int cmd_train(int argc, char **argv)
 {

@@ -20,10 +20,15 @@ typedef struct train_opts {
     csv_header_mode header;
     double val, lr, momentum, weight_decay, lr_gamma, min_delta;
     int lr_given, batch_given, val_given, scale, save_on_interrupt, quiet;
-    size_t hidden, epochs, batch, lr_step, patience, threads;
+    int momentum_given, lr_gamma_given, min_delta_given, patience_given, last_epoch;
+    size_t hidden, epochs, batch, lr_step, patience, threads, log_every;
     uint64_t seed;
     mlp2_optim_kind optim;
 } train_opts;
+
+/* The default --patience when there is validation data: chosen by
+ * measurement on five data sets (docs/CLI.md, "Default patience"). */
+#define DEFAULT_PATIENCE 50
 
 /* Everything train allocates, freed in one place by train_state_free. */
 typedef struct train_state {
@@ -49,5 +54,12 @@ int trainset_build(const train_opts *o, train_state *s);
  * message. */
 int store_sections(mlp2 *net, const columns *cols, const train_opts *o, const mlp2_train_config *cfg,
                    size_t m_train, size_t m_val, const mlp2_train_report *rep);
+
+/* trainset.c: whether there will be validation data (--val 0 is the only
+ * way to have none), whether the run keeps the best epoch's parameters (otherwise the last
+ * epoch's), and the patience of its early stopping (0: none). */
+int has_validation(const train_opts *o);
+int keeps_best(const train_opts *o);
+size_t stop_patience(const train_opts *o);
 
 #endif

@@ -220,6 +220,27 @@ static int scale_columns(const train_opts *o, train_state *s)
     return EXIT_OK;
 }
 
+/* Whether there will be validation data (--val 0 is the only way to have
+ * none: a split that leaves no rows is an error). */
+int has_validation(const train_opts *o)
+{
+    return o->val_data || !o->val_given || o->val > 0;
+}
+
+int keeps_best(const train_opts *o)
+{
+    return !o->last_epoch && (has_validation(o) || o->patience_given);
+}
+
+size_t stop_patience(const train_opts *o)
+{
+    if (o->last_epoch)
+        return 0;
+    if (o->patience_given)
+        return o->patience;
+    return has_validation(o) ? DEFAULT_PATIENCE : 0;
+}
+
 int trainset_build(const train_opts *o, train_state *s)
 {
     int rc;

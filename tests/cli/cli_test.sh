@@ -84,11 +84,13 @@ case_help() {
 case_train_eval() {
   make_data
   expect 0 mlp2 train data.csv -o m.mlp2 --epochs 400 --seed 7
-  has out.txt '^best epoch: [0-9]+'
+  has out.txt '^kept epoch [0-9]+: the lowest validation loss, [0-9.e+-]+$'
   has out.txt '^train \(180 rows\)'; has out.txt '^validation \(45 rows\)'
   has out.txt '^model written to m.mlp2$'
-  has err.txt '^epoch=400/400 train_loss=[0-9.e+-]+ val_loss=[0-9.e+-]+ '
-  [[ $(grep -c '^epoch=' err.txt) == 400 ]] || fail "expected one progress record per epoch"
+  has err.txt '^epoch=1/400 train_loss=[0-9.e+-]+ val_loss=[0-9.e+-]+ best_epoch=1 '
+  # the last epoch run has its record (whether early stopping ended the run or not)
+  last=$(awk '/^finished after/ { print $3 }' out.txt)
+  has err.txt "^epoch=$last/400 "
   expect 0 mlp2 eval -m m.mlp2 data.csv
   has out.txt '^  target +MSE +RMSE +MAE +R\^2'
   r2=$(r2_of out.txt y); echo "R^2 = $r2"
@@ -316,10 +318,10 @@ case_keep_model() {
   cmp orig.mlp2 m.mlp2 || fail "a non-finite loss changed the model"
   # Ctrl-C: job control so that the background job does not ignore SIGINT
   set -m
-  interrupt() { # interrupt EXTRA-OPTION...: start a long run, SIGINT after epoch 3
+  interrupt() { # interrupt EXTRA-OPTION...: start a long run, SIGINT after epoch 3 (a record per epoch)
     # a fresh log name each time: a stale "epoch=3" must not trigger the signal early
     local log=progress$((++runs)).txt
-    "${VG[@]}" "$MLP2_BIN" train data.csv -o m.mlp2 --epochs 100000000 "$@" >out.txt 2>"$log" &
+    "${VG[@]}" "$MLP2_BIN" train data.csv -o m.mlp2 --epochs 100000000 --log-every 1 --patience 0 "$@" >out.txt 2>"$log" &
     local pid=$! i=0
     until grep -q '^epoch=3/' "$log" 2>/dev/null; do
       sleep 0.05; i=$((i + 1)); ((i < 2400)) || { kill -KILL $pid; fail "no progress"; }
@@ -449,6 +451,89 @@ case_outputs() {
   [[ $(cat curve.svg) == old ]] || fail "a failed run overwrote the plot"
   expect 0 mlp2 train data.csv -o m2.mlp2 --epochs 3 -q --plot curve.svg
   has curve.svg '^<svg '
+}
+
+# With validation data the best epoch is kept and training stops after
+# --patience epochs without improvement (default 50); --last-epoch opts out.
+case_defaults() {
+  make_data
+  expect 0 mlp2 train data.csv -o m.mlp2 --epochs 3000 --seed 3 --log-every 1
+  # stopped early: exactly 50 epochs after the kept (best) epoch
+  has out.txt '^finished after [0-9]+ epochs \(.*\): early stopping$'
+  local ran kept
+  ran=$(awk '/^finished after/ { print $3 }' out.txt)
+  kept=$(awk '/^kept epoch/ { sub(":", "", $3); print $3 }' out.txt)
+  [[ $((ran - kept)) == 50 ]] || fail "ran $ran epochs, kept $kept: expected a patience of 50"
+  # the kept epoch is the first one with the lowest validation loss of the records
+  awk -F'[ =]' '/^epoch=/ { split($2, e, "/"); v = $6; if (n == 0 || v < best) { best = v; at = e[1] } n++ }
+    END { print at }' err.txt > argmin.txt
+  [[ $(cat argmin.txt) == "$kept" ]] || fail "kept epoch $kept, but the lowest val_loss record is epoch $(cat argmin.txt)"
+  expect 0 mlp2 info m.mlp2; has out.txt '^  patience +50$'; has out.txt '^  keep +best$'
+  has out.txt '^  best_epoch +'"$kept"'$'; has out.txt '^  stop +early-stopping$'
+  # --patience 0: all epochs, still the best one kept
+  # (the same seed and number of epochs: the same run, so the same best one)
+  local more=$ran
+  expect 0 mlp2 train data.csv -o p0.mlp2 --epochs $more --seed 3 --patience 0 -q
+  has out.txt "^finished after $more epochs \\(.*\\): all epochs run$"
+  has out.txt "^kept epoch $kept: the lowest validation loss"
+  # --last-epoch: all epochs, the last kept; a different model
+  expect 0 mlp2 train data.csv -o last.mlp2 --epochs $more --seed 3 --last-epoch -q
+  has out.txt "^finished after $more epochs \\(.*\\): all epochs run$"
+  has out.txt "^kept epoch $more: the last \\(--last-epoch\\)"
+  expect 0 mlp2 info last.mlp2; has out.txt '^  keep +last$'; has out.txt '^  patience +0$'
+  expect 0 mlp2 predict -m p0.mlp2 data.csv -o p0.csv; expect 0 mlp2 predict -m last.mlp2 data.csv -o last.csv
+  cmp -s p0.csv last.csv && fail "--last-epoch and --patience 0 gave the same predictions"
+  # without validation data: no early stopping, the last epoch (as before)
+  expect 0 mlp2 train data.csv -o v0.mlp2 --epochs 120 --val 0 -q
+  has out.txt '^finished after 120 epochs'; has out.txt '^kept epoch 120: the last \(no validation data\)'
+  # ... unless --patience asks for it: then the best train loss is kept
+  expect 0 mlp2 train data.csv -o v1.mlp2 --epochs 120 --val 0 --patience 0 -q
+  has out.txt '^kept epoch [0-9]+: the lowest train loss'
+}
+
+# Off a terminal the log is bounded: a 100,000-epoch run writes a handful of
+# records, not one per epoch.
+case_bounded_log() {
+  awk 'BEGIN { print "x,y"; for (i = 0; i < 10; i++) printf "%d,%.3f\n", i, sin(i) }' > ten.csv
+  expect 0 mlp2 train ten.csv -o m.mlp2 --epochs 100000 --patience 0
+  has out.txt '^finished after 100000 epochs'
+  has err.txt '^epoch=1/100000 '; has err.txt '^epoch=100000/100000 '
+  local lines bytes
+  lines=$(grep -c '^epoch=' err.txt); bytes=$(wc -c < err.txt)
+  echo "100000 epochs: $lines records, $bytes bytes of stderr"
+  # about one record a second (the test's time limit is 300 s) against 100,000
+  ((lines <= 400 && bytes <= 60000)) || fail "$lines records, $bytes bytes: the log is not bounded"
+  # --log-every N: the first, every Nth and the last epoch
+  expect 0 mlp2 train ten.csv -o m.mlp2 --epochs 100000 --patience 0 --log-every 10000
+  grep '^epoch=' err.txt | cut -d' ' -f1 > got.txt
+  { echo epoch=1/100000; for ((e = 10000; e <= 100000; e += 10000)); do echo "epoch=$e/100000"; done; } > want.txt
+  diff want.txt got.txt || fail "--log-every 10000 records"
+  expect 2 mlp2 train ten.csv -o m.mlp2 --log-every 0; has err.txt "invalid value '0' for --log-every"
+}
+
+# An option that would have no effect is a usage error that says why, and
+# leaves an existing model as it was.
+case_no_silent() {
+  make_data
+  expect 0 mlp2 train data.csv -o m.mlp2 --epochs 5 -q
+  cp m.mlp2 orig.mlp2
+  no_effect() { # no_effect REGEX OPTIONS...
+    local re=$1; shift
+    expect 2 mlp2 train data.csv -o m.mlp2 --epochs 5 "$@"; has err.txt "^mlp2 train: $re"
+    has err.txt "^Try 'mlp2 train --help'"
+    cmp orig.mlp2 m.mlp2 || fail "a usage error changed the model"
+  }
+  no_effect '--momentum has no effect with --optim adam \(only with --optim momentum\)' --momentum 0.2
+  no_effect '--momentum has no effect with --optim sgd' --optim sgd --momentum 0.2
+  no_effect '--lr-gamma has no effect without --lr-step N' --lr-gamma 0.3
+  no_effect '--patience has no effect with --last-epoch' --last-epoch --patience 5
+  no_effect '--last-epoch has no effect without validation data \(--val 0\)' --last-epoch --val 0
+  no_effect '--min-delta has no effect when no epoch is compared \(--last-epoch\)' --last-epoch --min-delta 0.1
+  no_effect '--min-delta has no effect when no epoch is compared \(--val 0 without --patience\)' --val 0 --min-delta 0.1
+  no_effect '--log-every has no effect with --quiet' --log-every 5 -q
+  # the same options where they do have an effect are fine
+  expect 0 mlp2 train data.csv -o m2.mlp2 --epochs 5 --optim momentum --momentum 0.2 --lr-step 2 --lr-gamma 0.3 \
+    --min-delta 0.001 -q
 }
 
 "case_$CASE"
