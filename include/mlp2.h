@@ -36,6 +36,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -450,6 +451,111 @@ MLP2_API int mlp2_blas_threads(void);
 /** OpenBLAS's configuration string and chosen core type.  Static, never NULL. */
 MLP2_API const char *mlp2_blas_config(void);
 MLP2_API const char *mlp2_blas_core(void);
+
+/* ------------------------------------------------------------------------- */
+/* Export as C source                                                        */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * Y for m rows, one row at a time in a fixed, documented order: the order of
+ * the C source that mlp2_export_c writes, so that the exported code's
+ * NAME_predict (with MLP2_EXPORT_EXP_OWN, in double) gives exactly these bits.
+ * For each row x (network units):
+ *     h[j] = 0.0;  for k = 0..n_in-1:  h[j] = h[j] + x[k] * W1[k][j]   (no FMA)
+ *     h[j] = sigmoid(h[j] + b1[j])      the library's own sigmoid, as mlp2_predict's
+ *     y[o] = 0.0;  for j = 0..n_hidden-1: y[o] = y[o] + h[j] * W2[j][o] (no FMA)
+ *     y[o] = y[o] + b2[o]
+ * A row's result depends on that row alone, not on m, the other rows, the
+ * BLAS library or the number of threads.  mlp2_predict, which goes through
+ * BLAS in batches, agrees with it up to rounding only: its last bits depend
+ * on the BLAS kernel (its blocking and FMA use) and on the batch a row is in.
+ * Slower than mlp2_predict for large shapes (plain loops, no BLAS).
+ * Arguments, statuses and thread safety as for mlp2_predict; with ws == NULL
+ * a temporary workspace of one row is made and freed inside the call.
+ */
+MLP2_API mlp2_status mlp2_predict_portable(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                           double *Y);
+
+/** The exp used by the exported code's hidden units. */
+typedef enum mlp2_export_exp {
+    MLP2_EXPORT_EXP_OWN = 0, /* the library's own exp algorithm, written out in the source (default) */
+    MLP2_EXPORT_EXP_LIBM     /* exp() (expf() with use_float) from the target's libm */
+} mlp2_export_exp;
+
+/** Which of the two files to write. */
+typedef enum mlp2_export_part {
+    MLP2_EXPORT_SOURCE = 0, /* NAME.c: parameters, scaling, NAME_predict (and NAME_classify) */
+    MLP2_EXPORT_HEADER      /* NAME.h: the sizes as macros and the prototypes */
+} mlp2_export_part;
+
+typedef struct mlp2_export_options {
+    const char *name;       /* prefix of every exported identifier: a C identifier of 1..63 characters,
+                               not starting with "__" or "_" and a capital (mlp2_export_name_ok) */
+    mlp2_export_exp exp;    /* MLP2_EXPORT_EXP_OWN or MLP2_EXPORT_EXP_LIBM */
+    int use_float;          /* non-zero: float arrays, float arithmetic, float API */
+    const char *header;     /* SOURCE only: the file name the source #includes for its prototypes,
+                               or NULL: the source declares them itself */
+    /* Scaling, as the command's "cli.columns": the network sees
+     * (x - in_mean) / in_scale and NAME_predict returns y * out_scale + out_mean
+     * (the same expressions as `mlp2 predict`, including its fallback
+     * x/in_scale - in_mean/in_scale when x - in_mean overflows).  All four
+     * NULL: no scaling.  Otherwise all four are given, finite, scales > 0. */
+    const double *in_mean, *in_scale;   /* n_in each */
+    const double *out_mean, *out_scale; /* n_out each */
+    /* Provenance for the comment block; NULL leaves a line out.  Must not
+     * contain a newline or the two characters star-slash. */
+    const char *model_file; /* the model file the network came from */
+    const char *exported;   /* when, e.g. "2026-01-31T12:00:00Z" */
+} mlp2_export_options;
+
+/** Non-zero when name is acceptable as mlp2_export_options.name. */
+MLP2_API int mlp2_export_name_ok(const char *name);
+
+/**
+ * Write the network as dependency-free C99 source: the parameters as static
+ * const arrays of hexadecimal floating constants (bit-exact in double), the
+ * scaling, and
+ *     void NAME_predict(const double *x, double *y);  x: n_in values, y: n_out values
+ * (float *, with use_float).  The code needs only <math.h>; it allocates
+ * nothing, writes no global state, and uses (n_in + n_hidden) values of stack.
+ * It compiles cleanly with -std=c99 -Wall -Wextra -Wpedantic under gcc and
+ * clang, and turns floating-point contraction off (clang's FP_CONTRACT
+ * pragma, gcc's optimize pragma); do not build it with -ffast-math.
+ * Its results:
+ *   - double, MLP2_EXPORT_EXP_OWN: on any IEEE-754 double target, the bits
+ *     of mlp2_predict_portable on the scaled inputs, then scaled back;
+ *   - double, MLP2_EXPORT_EXP_LIBM: within a few ulps of those in every
+ *     hidden unit (the libm's exp instead of the library's);
+ *   - use_float: float rounding throughout; see docs/CLI.md for the
+ *     measured error.  The float exp (own) is a float version of the same
+ *     algorithm: Cody-Waite reduction, degree-7 Taylor polynomial.
+ * NAME_predict does not check its input: NaN in gives NaN out.
+ * @param[in] net   the model (not written)
+ * @param[in] opt   the options (not written)
+ * @param[in] part  MLP2_EXPORT_SOURCE or MLP2_EXPORT_HEADER
+ * @param[in] f     an open stream, written and not closed
+ * @returns MLP2_OK; MLP2_EINVAL (NULL argument, bad name, part or exp,
+ *          scaling given in part or with a scale <= 0 or a non-finite value,
+ *          a newline or star-slash in a provenance string); MLP2_ERANGE
+ *          (use_float and a parameter or scaling value beyond FLT_MAX);
+ *          MLP2_EIO (the stream reported an error: the output is partial).
+ *          On any status but MLP2_EIO nothing has been written.
+ * Thread-safe on a shared model.
+ */
+MLP2_API mlp2_status mlp2_export_c(const mlp2 *net, const mlp2_export_options *opt, mlp2_export_part part,
+                                   FILE *f);
+/**
+ * The same text into a buffer of cap bytes, NUL-terminated, as snprintf.
+ * @param[out] buf  cap bytes; or NULL with cap == 0: a length query, which
+ *                  checks everything and writes nothing
+ * @param[out] len  if non-NULL, the length of the whole text (without the NUL)
+ * @returns as mlp2_export_c (MLP2_EIO only if the C library's vsnprintf
+ *          fails), with MLP2_ERANGE also when buf != NULL and the text and
+ *          its NUL do not fit in cap bytes (*len still tells the length, and
+ *          buf holds the truncated text).
+ */
+MLP2_API mlp2_status mlp2_export_c_buffer(const mlp2 *net, const mlp2_export_options *opt,
+                                          mlp2_export_part part, char *buf, size_t cap, size_t *len);
 
 #ifdef __cplusplus
 }
