@@ -16,6 +16,7 @@ static int use_option(void *ctx, int id, const char *v)
     case U_OUTPUT: o->output = v; return 0;
     case U_HEADER: o->header = CSV_HEADER_YES; return 0;
     case U_NO_HEADER: o->header = CSV_HEADER_NO; return 0;
+    case U_EXACT: o->exact = 1; return 0;
     default: return EXIT_USAGE;
     }
 }
@@ -63,7 +64,7 @@ int apply_model(const use_opts *o, int need_targets, applied *a)
         cli_error("%s: out of memory for %zu rows", a->shown, a->t.rows);
         return EXIT_DATA;
     }
-    return predict_units(a->net, c, a->t.rows, a->X, a->P);
+    return (o->exact ? predict_units_exact : predict_units)(a->net, c, a->t.rows, a->X, a->P);
 }
 
 void applied_free(applied *a)

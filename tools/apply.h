@@ -10,12 +10,13 @@
 #include "columns.h"
 #include "csv.h"
 
-enum { U_HELP = 1, U_MODEL, U_OUTPUT, U_HEADER, U_NO_HEADER };
+enum { U_HELP = 1, U_MODEL, U_OUTPUT, U_HEADER, U_NO_HEADER, U_EXACT };
 
 typedef struct use_opts {
     const char *model, *data, *output, *cmd;
     const char *help; /* the command's help text */
     csv_header_mode header;
+    int exact; /* predict --exact: mlp2_predict_portable, the order of `mlp2 export` */
 } use_opts;
 
 /* Parse the command line of cmd (o->cmd and o->help set) with the option

@@ -8,5 +8,6 @@ int cmd_train(int argc, char **argv);   /* train.c */
 int cmd_eval(int argc, char **argv);    /* eval.c */
 int cmd_predict(int argc, char **argv); /* predict.c */
 int cmd_info(int argc, char **argv);    /* info.c */
+int cmd_export(int argc, char **argv);  /* export.c */
 
 #endif

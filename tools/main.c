@@ -21,6 +21,7 @@ static const char main_help[] =
     "  eval -m MODEL DATA.csv      MSE, RMSE, MAE and R^2 per target and overall\n"
     "  predict -m MODEL DATA.csv   write predictions as CSV\n"
     "  info MODEL                  sizes, scaling and training settings of a model\n"
+    "  export MODEL -o NAME.c      the network as dependency-free C99 source\n"
     "\n"
     "  mlp2 COMMAND --help         help on one command\n"
     "  mlp2 --version              versions of the tool and the library\n"
@@ -44,6 +45,7 @@ static const struct command {
     {"eval", cmd_eval},
     {"predict", cmd_predict},
     {"info", cmd_info},
+    {"export", cmd_export},
 };
 
 static int dispatch(int argc, char **argv)

@@ -122,9 +122,11 @@ double *gather(const csv_table *t, const size_t *idx, size_t k, const double *me
 }
 
 /* Predictions in the data's units for m standardised input rows. */
-int predict_units(const mlp2 *net, const columns *c, size_t m, const double *Xs, double *P)
+typedef mlp2_status (*predict_fn)(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *Y);
+
+static int units(predict_fn predict, const mlp2 *net, const columns *c, size_t m, const double *Xs, double *P)
 {
-    mlp2_status st = mlp2_predict(net, NULL, m, Xs, P);
+    mlp2_status st = predict(net, NULL, m, Xs, P);
     if (st != MLP2_OK) {
         cli_error("prediction failed: %s", mlp2_strerror(st));
         return st == MLP2_ENONFINITE ? EXIT_DATA : EXIT_TRAIN;
@@ -134,4 +136,14 @@ int predict_units(const mlp2 *net, const columns *c, size_t m, const double *Xs,
         for (size_t j = 0; j < k; j++)
             P[i * k + j] = P[i * k + j] * c->scale[c->n_in + j] + c->mean[c->n_in + j];
     return EXIT_OK;
+}
+
+int predict_units(const mlp2 *net, const columns *c, size_t m, const double *Xs, double *P)
+{
+    return units(mlp2_predict, net, c, m, Xs, P);
+}
+
+int predict_units_exact(const mlp2 *net, const columns *c, size_t m, const double *Xs, double *P)
+{
+    return units(mlp2_predict_portable, net, c, m, Xs, P);
 }

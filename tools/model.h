@@ -30,5 +30,8 @@ double *gather(const csv_table *t, const size_t *idx, size_t k, const double *me
 /* Predictions P (m x n_out) in the data's units for m standardised input
  * rows Xs.  EXIT_OK, or an exit code after the message. */
 int predict_units(const mlp2 *net, const columns *c, size_t m, const double *Xs, double *P);
+/* The same one row at a time through mlp2_predict_portable: the bits of the
+ * code `mlp2 export` writes (predict --exact). */
+int predict_units_exact(const mlp2 *net, const columns *c, size_t m, const double *Xs, double *P);
 
 #endif

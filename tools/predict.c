@@ -23,6 +23,12 @@ static const char predict_help[] =
     "  -o, --output FILE      write to FILE (atomically) instead of stdout\n"
     "      --header           the first row is a header\n"
     "      --no-header        the first row is data\n"
+    "      --exact            one row at a time in the library's portable order\n"
+    "                         (mlp2_predict_portable): the same bits on every\n"
+    "                         machine, for any number of rows, and the bits of\n"
+    "                         the code `mlp2 export` writes; slower than the\n"
+    "                         default, which uses BLAS and may differ from it in\n"
+    "                         the last bits\n"
     "  -h, --help             this help\n"
     "\n";
 
@@ -67,7 +73,8 @@ int cmd_predict(int argc, char **argv)
 {
     static const cli_option predict_options[] = {{"help", 'h', 0, U_HELP},         {"model", 'm', 1, U_MODEL},
                                                  {"output", 'o', 1, U_OUTPUT},     {"header", 0, 0, U_HEADER},
-                                                 {"no-header", 0, 0, U_NO_HEADER}, {0, 0, 0, 0}};
+                                                 {"no-header", 0, 0, U_NO_HEADER}, {"exact", 0, 0, U_EXACT},
+                                                 {0, 0, 0, 0}};
     use_opts o = {.cmd = "predict", .help = predict_help};
     int rc = use_parse(&o, predict_options, argc, argv);
     if (rc)
