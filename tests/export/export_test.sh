@@ -34,13 +34,16 @@ expect() {
 has() { grep -Eq -- "$2" "$1" || { cat "$1" >&2; fail "$1 does not match /$2/"; }; }
 
 # The compilers: the build's own, then gcc and clang when installed.
-compilers=()
+# (cc and gcc are often one program: each real compiler runs once)
+compilers=() seen=()
 for c in "${CC:-cc}" gcc clang; do
-  command -v "${c%% *}" >/dev/null 2>&1 || continue
+  p=$(command -v "${c%% *}" 2>/dev/null) || continue
+  p=$(readlink -f "$p")
   dup=0
-  for k in "${compilers[@]}"; do [[ $k == "$c" ]] && dup=1; done
-  ((dup)) || compilers+=("$c")
+  for k in "${seen[@]}"; do [[ $k == "$p" ]] && dup=1; done
+  ((dup)) || { compilers+=("$c"); seen+=("$p"); }
 done
+echo "compilers: ${compilers[*]}"
 ((${#compilers[@]})) || { echo "no C compiler found"; exit 77; }
 STRICT=(-std=c99 -Wall -Wextra -Wpedantic -Werror -O2)
 read -r -a EXTRA <<< "${EXPORT_CFLAGS:-}"
