@@ -7,6 +7,7 @@
 
 #include "mlp2.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -122,6 +123,70 @@ static inline uint64_t mlp2__nonfinite_bit(double x)
     memcpy(&u, &x, sizeof u);
     return (u & 0x7ff0000000000000u) + 0x0010000000000000u;
 }
+/* The library's exp and sigmoid, inline so that every kernel (and the
+ * latency path) computes the same bits from the same expressions.  Built
+ * without FMA contraction these are the reference bits; a kernel that
+ * contracts them (MLP2_FMA in kernels.c) says so. */
+static inline uint64_t mlp2__bits_of(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline double mlp2__double_of(uint64_t u)
+{
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* exp(x), branch-free so that it vectorises.  Cody-Waite reduction
+ * x = n ln2 + r, |r| <= ln2/2, then the degree-13 Taylor polynomial
+ * (truncation error < 1e-17 relative) and a scale by 2^n built in the
+ * exponent bits.  Error: about 1 ulp on [-708, 708].  Outside it the result
+ * saturates: +Inf above 708, 0 below -708 (where the true value is below
+ * 3.3e-308), so that sigmoid gives exactly 1 and 0 in its tails and a
+ * saturated unit passes back exactly zero gradient. */
+static inline double mlp2__exp(double x_in)
+{
+    double x = x_in;
+    const double shifter = 0x1.8p52; /* adding it rounds to an integer held in the low bits */
+    const double log2e = 0x1.71547652b82fep0;
+    const double ln2_hi = 0x1.62e42fefa3800p-1; /* trailing zeros: n*ln2_hi is exact */
+    const double ln2_lo = 0x1.ef35793c76730p-45;
+    x = x < -708.0 ? -708.0 : x;
+    x = x > 708.0 ? 708.0 : x;
+    const double t = x * log2e + shifter;
+    const double n = t - shifter;
+    double r = x - n * ln2_hi;
+    r = r - n * ln2_lo;
+    double p = 1.0 / 6227020800.0; /* 1/13! */
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    /* 2^n: the low bits of t hold n; shift it into the exponent field */
+    const double scale = mlp2__double_of((mlp2__bits_of(t) + 1023u) << 52);
+    const double y = p * scale;
+    return x_in > 708.0 ? (double)INFINITY : (x_in < -708.0 ? 0.0 : y);
+}
+
+/* sigmoid(z) = 1 / (1 + exp(-z)), with mlp2__exp */
+static inline double mlp2__sigmoid(double z)
+{
+    return 1.0 / (1.0 + mlp2__exp(-z));
+}
+
 /* true when every x[i] is finite */
 bool mlp2__all_finite(size_t n, const double *x);
 /* A[i][j] = sigmoid(A[i][j] + b[j]), in place; A is rows x cols */
@@ -161,7 +226,7 @@ double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *Z2, const do
 #define MLP2_SMALL_MAX_TILE 512
 #define MLP2_SMALL_MIN_TILE 8
 #define MLP2_SMALL_MIN_ROWS 1
-typedef enum { MLP2_PATH_AUTO, MLP2_PATH_BLAS, MLP2_PATH_SMALL } mlp2_path;
+typedef enum { MLP2_PATH_AUTO, MLP2_PATH_BLAS, MLP2_PATH_SMALL, MLP2_PATH_ROWS } mlp2_path;
 /* true when `rows` rows of net's shape take the small path */
 bool mlp2__small_path(const mlp2 *net, size_t rows);
 
@@ -184,6 +249,30 @@ mlp2_status mlp2__loss_grad_path(const mlp2 *net, mlp2_workspace *ws, size_t m, 
 /* A2 = predictions for m rows (chunked, b2 included), on a chosen path. */
 void mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2,
                         mlp2_path path);
+/* mlp2_sgd_step after its argument checks, on a chosen path (ws not NULL) */
+mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                const double *Y, double lr, double *loss, mlp2_path path);
+
+/* ---- rows.c: the latency path, one row at a time ------------------------ */
+/* Taken automatically for one row, and for at most MLP2_ROWS_MAX rows of
+ * at most MLP2_ROWS_WORK multiply-adds in all (chosen by measurement; see
+ * mlp2__row_path).  Scratch: ws->A1, A2, D1 for one row, ws->grad.  Any m
+ * works when forced (MLP2_PATH_ROWS). */
+#define MLP2_ROWS_MAX 6
+#define MLP2_ROWS_WORK 1200
+/* true when m rows of net's shape take the latency path */
+bool mlp2__row_path(const mlp2 *net, size_t m);
+/* A2 = predictions for m rows (b2 included) */
+void mlp2__rows_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2);
+/* as mlp2__loss_grad (grad may be NULL); the gradient's finiteness comes
+ * from a bound computed along the way, with a pass over it only when the
+ * bound fails */
+mlp2_status mlp2__rows_loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                 const double *Y, double *loss, double *grad);
+/* theta -= lr grad(theta) over m rows; *loss the loss before the step.
+ * MLP2_ENONFINITE (model unchanged) for a non-finite loss or update. */
+mlp2_status mlp2__rows_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                const double *Y, double lr, double *loss);
 
 /* ---- crc32c.c: CRC-32C (Castagnoli), see docs/FORMAT.md ---------------- */
 /* The CRC of data[0..n) continuing from crc (0 to start):

@@ -22,63 +22,9 @@
 #define MLP2_FMA
 #endif
 
-static inline uint64_t bits_of(double x)
-{
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-
-static inline double double_of(uint64_t u)
-{
-    double x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-
-/* exp(x), branch-free so that it vectorises.  Cody-Waite reduction
- * x = n ln2 + r, |r| <= ln2/2, then the degree-13 Taylor polynomial
- * (truncation error < 1e-17 relative) and a scale by 2^n built in the
- * exponent bits.  Error: about 1 ulp on [-708, 708].  Outside it the result
- * saturates: +Inf above 708, 0 below -708 (where the true value is below
- * 3.3e-308), so that sigmoid gives exactly 1 and 0 in its tails and a
- * saturated unit passes back exactly zero gradient. */
-static inline double exp_vec(double x_in)
-{
-    double x = x_in;
-    const double shifter = 0x1.8p52; /* adding it rounds to an integer held in the low bits */
-    const double log2e = 0x1.71547652b82fep0;
-    const double ln2_hi = 0x1.62e42fefa3800p-1; /* trailing zeros: n*ln2_hi is exact */
-    const double ln2_lo = 0x1.ef35793c76730p-45;
-    x = x < -708.0 ? -708.0 : x;
-    x = x > 708.0 ? 708.0 : x;
-    const double t = x * log2e + shifter;
-    const double n = t - shifter;
-    double r = x - n * ln2_hi;
-    r = r - n * ln2_lo;
-    double p = 1.0 / 6227020800.0; /* 1/13! */
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    /* 2^n: the low bits of t hold n; shift it into the exponent field */
-    const double scale = double_of((bits_of(t) + 1023u) << 52);
-    const double y = p * scale;
-    return x_in > 708.0 ? (double)INFINITY : (x_in < -708.0 ? 0.0 : y);
-}
-
 static inline double sigmoid(double z)
 {
-    return 1.0 / (1.0 + exp_vec(-z));
+    return mlp2__sigmoid(z);
 }
 
 MLP2_CLONES

@@ -123,6 +123,20 @@ static double small_chunk(const mlp2 *net, const mlp2_workspace *ws, size_t rows
     return sse;
 }
 
+/* ---- the latency path's threshold --------------------------------------- */
+
+/* One row always takes the latency path.  A few rows take it while their
+ * multiply-adds stay below MLP2_ROWS_WORK: past that the BLAS products (or
+ * the small path's tiles), which read the weights once for all rows,
+ * catch up with the per-row loops, which read them once per row.
+ * Measured (bench/RESULTS.md): for 2-3-1 the per-row step is faster up to
+ * 6 rows, for 10-32-1 up to 3, for 64-256-1 and 784-512-10 only at 1. */
+bool mlp2__row_path(const mlp2 *net, size_t m)
+{
+    const size_t work = net->n_in * net->n_hidden + net->n_hidden * net->n_out;
+    return m == 1 || (m <= MLP2_ROWS_MAX && m * work <= MLP2_ROWS_WORK);
+}
+
 /* ---- both paths, chunked by the workspace ------------------------------- */
 
 static bool use_small(const mlp2 *net, size_t rows, mlp2_path path)
@@ -137,6 +151,8 @@ static mlp2_status loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, cons
                              const double *Y, double *loss, double *grad, mlp2_path path,
                              bool check_grad)
 {
+    if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m)))
+        return mlp2__rows_loss_grad(net, ws, m, X, Y, loss, grad);
     const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
     const double inv_m = 1.0 / (double)m;
     double sse = 0.0;
@@ -183,6 +199,10 @@ mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const
 void mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2,
                         mlp2_path path)
 {
+    if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m))) {
+        mlp2__rows_predict(net, ws, m, X, A2);
+        return;
+    }
     const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
     for (size_t r0 = 0; r0 < m; r0 += mb) {
         const size_t rows = m - r0 < mb ? m - r0 : mb;
@@ -254,6 +274,26 @@ mlp2_status mlp2_loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const 
     return st;
 }
 
+mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                const double *Y, double lr, double *loss, mlp2_path path)
+{
+    double L;
+    mlp2_status st;
+    if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m))) {
+        st = mlp2__rows_sgd_step(net, ws, m, X, Y, lr, &L);
+    } else {
+        /* theta - lr grad finite implies grad finite (theta, lr finite): one check */
+        st = loss_grad(net, ws, m, X, Y, &L, ws->grad, path, false);
+        if (st == MLP2_OK && !mlp2__step_finite(net->n_params, net->theta, lr, ws->grad))
+            st = MLP2_FAIL(MLP2_ENONFINITE);
+        if (st == MLP2_OK) /* theta -= lr * grad */
+            mlp2__sgd_update(net->n_params, net->theta, lr, ws->grad);
+    }
+    if (st == MLP2_OK && loss)
+        *loss = L;
+    return st;
+}
+
 mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, const double *Y,
                           double lr, double *loss)
 {
@@ -267,17 +307,7 @@ mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double 
     mlp2_workspace *w;
     if ((st = use_ws(net, ws, m, &w)) != MLP2_OK)
         return st;
-    double L;
-    /* theta - lr grad finite implies grad finite (theta, lr finite): one check */
-    st = mlp2__loss_grad_for_step(net, w, m, X, Y, &L, w->grad);
-    if (st == MLP2_OK && !mlp2__step_finite(net->n_params, net->theta, lr, w->grad))
-        st = MLP2_FAIL(MLP2_ENONFINITE);
-    if (st == MLP2_OK) {
-        /* theta -= lr * grad */
-        mlp2__sgd_update(net->n_params, net->theta, lr, w->grad);
-        if (loss)
-            *loss = L;
-    }
+    st = mlp2__sgd_step_path(net, w, m, X, Y, lr, loss, MLP2_PATH_AUTO);
     if (w != ws)
         mlp2_workspace_free(w);
     return st;
