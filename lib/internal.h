@@ -189,6 +189,8 @@ static inline double mlp2__sigmoid(double z)
 
 /* true when every x[i] is finite */
 bool mlp2__all_finite(size_t n, const double *x);
+/* max |x[i]|; Inf or NaN when some x[i] is not finite */
+double mlp2__absmax(size_t n, const double *x);
 /* A[i][j] = sigmoid(A[i][j] + b[j]), in place; A is rows x cols */
 void mlp2__bias_sigmoid(size_t rows, size_t cols, double *A, const double *b);
 /* A[i][j] += b[j] */
@@ -260,6 +262,9 @@ mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const d
  * works when forced (MLP2_PATH_ROWS). */
 #define MLP2_ROWS_MAX 6
 #define MLP2_ROWS_WORK 1200
+/* lr |g| <= MLP2_UPDATE_BOUND = 2^960 for every gradient entry g proves
+ * theta - lr g finite for any finite theta (see rows.c) */
+#define MLP2_UPDATE_BOUND 0x1p960
 /* true when m rows of net's shape take the latency path */
 bool mlp2__row_path(const mlp2 *net, size_t m);
 /* A2 = predictions for m rows (b2 included) */

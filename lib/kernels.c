@@ -37,6 +37,19 @@ bool mlp2__all_finite(size_t n, const double *restrict x)
 }
 
 MLP2_CLONES
+double mlp2__absmax(size_t n, const double *restrict x)
+{
+    /* the magnitude bits order like |x| (NaN above Inf), and an integer
+     * maximum vectorises without -ffast-math */
+    int64_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int64_t a = (int64_t)(mlp2__bits_of(x[i]) & 0x7fffffffffffffffu);
+        m = a > m ? a : m;
+    }
+    return mlp2__double_of((uint64_t)m);
+}
+
+MLP2_CLONES
 bool mlp2__step_finite(size_t n, const double *restrict theta, double lr, const double *restrict g)
 {
     uint64_t acc = 0;

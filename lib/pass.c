@@ -274,6 +274,74 @@ mlp2_status mlp2_loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const 
     return st;
 }
 
+/* ---- the one-pass SGD step on the BLAS path ------------------------------ */
+
+/* Bound on every gradient entry of one chunk (see rows.c): with delta2 in
+ * ws->A2 and delta1 in ws->D1, |g| <= m max(1, |X|) max(|delta1|, |delta2|)
+ * (|A1| <= 1 for the sigmoid).  NaN or Inf anywhere gives NaN or Inf. */
+static double nan_max(double a, double b) /* NaN wins, unlike fmax */
+{
+    return a >= b || a != a ? a : b;
+}
+
+static double chunk_bound(const mlp2 *net, const mlp2_workspace *ws, size_t m, const double *X)
+{
+    const double sx = nan_max(1.0, mlp2__absmax(m * net->n_in, X));
+    const double d = nan_max(mlp2__absmax(m * net->n_hidden, ws->D1),
+                             mlp2__absmax(m * net->n_out, ws->A2));
+    return (double)m * sx * d;
+}
+
+/* One step with the update folded into the backward products, when the
+ * batch is one chunk of the BLAS path: W -= lr X^T delta1 is a gemm with
+ * alpha = -lr and beta = 1 straight into theta, so the gradient is never
+ * stored, checked or read again (three passes over the parameters fewer
+ * than loss_grad + step_finite + sgd_update).  Guarded by the bound of
+ * rows.c: when lr G > 2^960 the gradient goes to ws->grad and the careful
+ * update runs.  Returns MLP2_OK or MLP2_ENONFINITE (model unchanged). */
+static mlp2_status blas_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                             const double *Y, double lr, double *L)
+{
+    const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out;
+    double *th = net->theta, *D2 = ws->A2;
+    mlp2__forward(net, ws, m, X, D2);
+    /* A2 = Z2 + b2;  sse = ||A2 - Y||^2;  delta2 = (A2 - Y)/m, in place */
+    const double sse = mlp2__residual_delta2(m, no, D2, b2(net), Y, 1.0 / (double)m);
+    *L = 0.5 / (double)m * sse; /* L = 1/(2m) ||A2 - Y||^2 */
+    if (!isfinite(*L))
+        return MLP2_FAIL(MLP2_ENONFINITE);
+    /* D1 = delta2 W2^T, before W2 changes */
+    mlp2__gemm(false, true, m, nh, no, 1.0, D2, no, W2(net), no, 0.0, ws->D1, nh);
+    /* delta1 = D1 .* A1 .* (1 - A1), in place */
+    mlp2__delta1(m * nh, ws->D1, ws->A1);
+    if (!(lr * chunk_bound(net, ws, m, X) <= MLP2_UPDATE_BOUND)) {
+        double *g = ws->grad;
+        /* the gradient, as backward() makes it (delta2 and delta1 are in place) */
+        /* gW2 = A1^T delta2 */
+        mlp2__gemm(true, false, nh, no, m, 1.0, ws->A1, nh, D2, no, 0.0, g + mlp2__off_W2(net), no);
+        /* gb2 = colsum(delta2) = delta2^T 1 */
+        mlp2__gemv_t(m, no, 1.0, D2, no, ws->ones, 0.0, g + mlp2__off_b2(net));
+        /* gW1 = X^T delta1 */
+        mlp2__gemm(true, false, ni, nh, m, 1.0, X, ni, ws->D1, nh, 0.0, g, nh);
+        /* gb1 = colsum(delta1) = delta1^T 1 */
+        mlp2__gemv_t(m, nh, 1.0, ws->D1, nh, ws->ones, 0.0, g + mlp2__off_b1(net));
+        if (!mlp2__step_finite(net->n_params, th, lr, g))
+            return MLP2_FAIL(MLP2_ENONFINITE);
+        /* theta -= lr * grad */
+        mlp2__sgd_update(net->n_params, th, lr, g);
+        return MLP2_OK;
+    }
+    /* W2 -= lr A1^T delta2 */
+    mlp2__gemm(true, false, nh, no, m, -lr, ws->A1, nh, D2, no, 1.0, th + mlp2__off_W2(net), no);
+    /* b2 -= lr colsum(delta2) = lr delta2^T 1 */
+    mlp2__gemv_t(m, no, -lr, D2, no, ws->ones, 1.0, th + mlp2__off_b2(net));
+    /* W1 -= lr X^T delta1 */
+    mlp2__gemm(true, false, ni, nh, m, -lr, X, ni, ws->D1, nh, 1.0, th, nh);
+    /* b1 -= lr colsum(delta1) = lr delta1^T 1 */
+    mlp2__gemv_t(m, nh, -lr, ws->D1, nh, ws->ones, 1.0, th + mlp2__off_b1(net));
+    return MLP2_OK;
+}
+
 mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                                 const double *Y, double lr, double *loss, mlp2_path path)
 {
@@ -281,6 +349,8 @@ mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const d
     mlp2_status st;
     if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m))) {
         st = mlp2__rows_sgd_step(net, ws, m, X, Y, lr, &L);
+    } else if (m <= ws->max_batch && !use_small(net, m, path)) {
+        st = blas_step(net, ws, m, X, Y, lr, &L);
     } else {
         /* theta - lr grad finite implies grad finite (theta, lr finite): one check */
         st = loss_grad(net, ws, m, X, Y, &L, ws->grad, path, false);

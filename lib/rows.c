@@ -42,8 +42,8 @@
 #define ROW_FMA
 #endif
 
-/* 2^960: see the bound above */
-#define UPDATE_BOUND 0x1p960
+/* MLP2_UPDATE_BOUND = 2^960: see the bound above */
+#define UPDATE_BOUND MLP2_UPDATE_BOUND
 
 /* |x| as an integer with the order of |x| (NaN above Inf): maxima of it
  * vectorise without -ffast-math */

@@ -137,17 +137,25 @@ static void test_automatic_choice(void **state)
  * parameters (to 1e-12), and so do 50 Adam steps */
 static void compare_training(const shape_t *s, size_t m, uint64_t seed)
 {
-    setup_t a = make(s, m, m, seed), b = make(s, m, m, seed);
-    double La = 0, Lb = 0;
+    /* a: rows; b: BLAS, one chunk (the update folded into the products);
+     * c: BLAS in chunks of one row (gradient, check, then update) */
+    setup_t a = make(s, m, m, seed), b = make(s, m, m, seed), c = make(s, m, 1, seed);
+    double La = 0, Lb = 0, Lc = 0;
     for (int t = 0; t < 50; t++) {
         assert_int_equal(mlp2__sgd_step_path(a.net, a.ws, m, a.X, a.Y, 0.05, &La, MLP2_PATH_ROWS), MLP2_OK);
         assert_int_equal(mlp2__sgd_step_path(b.net, b.ws, m, b.X, b.Y, 0.05, &Lb, MLP2_PATH_BLAS), MLP2_OK);
-        tu_assert_close(&La, &Lb, 1, 1e-12, 1e-16); /* a converged loss is small */
+        assert_int_equal(mlp2__sgd_step_path(c.net, c.ws, m, c.X, c.Y, 0.05, &Lc, MLP2_PATH_BLAS), MLP2_OK);
+        tu_assert_close(&La, &Lc, 1, 1e-12, 1e-16); /* a converged loss is small */
+        tu_assert_close(&Lb, &Lc, 1, 1e-12, 1e-16);
     }
     double *ta = tu_alloc(a.np), *tb = tu_alloc(a.np);
     mlp2_get_params(a.net, ta);
-    mlp2_get_params(b.net, tb);
+    mlp2_get_params(c.net, tb);
     tu_assert_close(ta, tb, a.np, 1e-12, 1e-14);
+    mlp2_get_params(b.net, ta);
+    tu_assert_close(ta, tb, a.np, 1e-12, 1e-14);
+    mlp2_get_params(a.net, ta);
+    unmake(&c);
     /* the steps moved the model */
     assert_true(tu_rel_err(ta, a.theta, a.np) > 1e-4);
 
