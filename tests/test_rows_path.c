@@ -300,8 +300,14 @@ static void test_careful_fallback(void **state)
             double ta[4096], tb[4096];
             mlp2_get_params(a.net, ta);
             mlp2_get_params(b.net, tb);
-            tu_assert_close(ta, tb, a.np, 1e-12, 0.0);
-            assert_true(tu_rel_err(ta, a.theta, a.np) > 1e200); /* the huge step was taken */
+            /* theta is now lr g: compared norm-wise, since an entry of g that
+             * is a sum with cancellation carries a larger relative error */
+            assert_true(tu_rel_err(ta, tb, a.np) <= 1e-13);
+            assert_true(tu_rel_err(ta, a.theta, a.np) > 0.9); /* the huge step was taken */
+            double big = 0.0;
+            for (size_t i = 0; i < a.np; i++)
+                big = fmax(big, fabs(ta[i]));
+            assert_true(big > 1e200);
             unmake(&a);
             unmake(&b);
         }
