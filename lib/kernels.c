@@ -4,10 +4,11 @@
  * The hot kernels are built for several instruction sets (AVX-512, AVX2 and
  * the x86-64 baseline) and the best one is picked at load time.  The
  * element-wise results are the same bits in every clone (the same IEEE
- * operations in the same order; no FMA contraction under -std=c11), with one
- * exception: the small-shape path's sigmoid kernel (mlp2__bias_sigmoid_rows),
+ * operations in the same order; no FMA contraction under -std=c11), with two
+ * exceptions: the small-shape path's sigmoid kernel (mlp2__bias_sigmoid_rows),
  * where the sigmoid is most of the work, contracts the exp polynomial into
- * fused multiply-adds (MLP2_FMA), which halves it.  Its AVX-512 and AVX2
+ * fused multiply-adds (MLP2_FMA), which halves it; and the latency path
+ * (rows.c), contracted the same way for the same reason.  Its AVX-512 and AVX2
  * clones give the same bits as each other; the baseline clone, which has no
  * FMA, may differ from them in the last bit.  Only the order of the loss sum
  * follows the vector width. */
