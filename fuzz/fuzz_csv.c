@@ -24,6 +24,15 @@
         }                                                                       \
     } while (0)
 
+/* Column choices of the reader: the first column a number, then skipped,
+ * text, kept both ways, in turn. */
+static csv_col_use column_use(void *ctx, size_t index, const char *name, int has_header)
+{
+    (void)ctx, (void)name, (void)has_header;
+    static const csv_col_use uses[4] = {CSV_COL_NUMBER, CSV_COL_SKIP, CSV_COL_TEXT, CSV_COL_BOTH};
+    return uses[index % 4];
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,6 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .header = (csv_header_mode)(o % 3),
         .delim = delims[(o >> 2) & 7],
         .max_rows = (o >> 5) == 7 ? 3 : 0,
+        .missing = (o >> 5) & 1 ? CSV_MISSING_SKIP : CSV_MISSING_ERROR,
+        .column_use = (o >> 6) == 1 ? column_use : NULL,
     };
     /* an exact-size copy without the option byte, so reads past the end trip ASan */
     const size_t len = size - 1;
@@ -48,10 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&t, 0x5a, sizeof t); /* the parser must not depend on *out's contents */
     memset(&err, 0x5a, sizeof err);
     csv_errcode rc = csv_parse(buf, len, &opt, &t, &err);
-    CHECK(rc >= CSV_OK && rc <= CSV_ETOOBIG);
+    CHECK(rc >= CSV_OK && rc <= CSV_EMISSING);
     if (rc == CSV_OK) {
         CHECK(t.rows >= 1 && t.cols >= 1);
-        CHECK(t.data && t.names && t.line_of);
+        CHECK(t.data && t.names && t.line_of && t.field_of);
+        CHECK(t.cols <= t.n_fields && (t.n_text == 0 || t.text));
+        for (size_t i = 0; i < t.rows * t.n_text; i++)
+            CHECK(t.text[i]);
         CHECK(opt.max_rows == 0 || t.rows <= opt.max_rows);
         CHECK(t.rows <= len); /* each row took at least one byte */
         for (size_t i = 0; i < t.rows * t.cols; i++)

@@ -142,7 +142,7 @@ static int slurp(int fd, const char *path, char **out, size_t *out_len)
     return EXIT_OK;
 }
 
-int cli_read_csv(const char *path, const csv_options *opt, csv_table *t)
+int cli_slurp(const char *path, char **buf, size_t *len)
 {
     int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
     const char *shown = fd == STDIN_FILENO ? "<stdin>" : path;
@@ -156,11 +156,18 @@ int cli_read_csv(const char *path, const csv_options *opt, csv_table *t)
         cli_error("%s: is a directory", path);
         return EXIT_IO;
     }
-    char *buf = NULL;
-    size_t len = 0;
-    int rc = slurp(fd, shown, &buf, &len);
+    int rc = slurp(fd, shown, buf, len);
     if (fd != STDIN_FILENO)
         close(fd);
+    return rc;
+}
+
+int cli_read_csv(const char *path, const csv_options *opt, csv_table *t)
+{
+    const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = cli_slurp(path, &buf, &len);
     if (rc)
         return rc;
     csv_error err;
@@ -168,8 +175,15 @@ int cli_read_csv(const char *path, const csv_options *opt, csv_table *t)
     free(buf);
     if (e == CSV_OK)
         return EXIT_OK;
-    if (err.line)
-        fprintf(stderr, "%s:%zu:%zu: %s\n", shown, err.line, err.col, err.msg);
+    /* about one field: file:LINE: column N ("name"): ...; about a line:
+     * file:LINE: ...; about the data set as a whole: file: ... */
+    int whole = e == CSV_EEMPTY || e == CSV_EHEADERONLY || e == CSV_ENOMEM || (e == CSV_EMISSING && !err.field);
+    if (err.line && err.field && err.name[0])
+        fprintf(stderr, "%s:%zu: column %zu (\"%s\"): %s\n", shown, err.line, err.field, err.name, err.msg);
+    else if (err.line && err.field)
+        fprintf(stderr, "%s:%zu: column %zu: %s\n", shown, err.line, err.field, err.msg);
+    else if (err.line && !whole)
+        fprintf(stderr, "%s:%zu: %s\n", shown, err.line, err.msg);
     else
         fprintf(stderr, "%s: %s\n", shown, err.msg);
     return EXIT_DATA;

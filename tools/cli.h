@@ -46,9 +46,14 @@ int cli_parse(const char *cmd, const cli_option *opts, int argc, char **argv,
               int (*on_option)(void *ctx, int id, const char *value), int (*on_arg)(void *ctx, const char *arg),
               void *ctx);
 
+/* Read all of path ("-": standard input, to its end) into a malloc'ed
+ * buffer.  EXIT_OK, or EXIT_IO / EXIT_DATA after the message. */
+int cli_slurp(const char *path, char **buf, size_t *len);
+
 /* Read a whole CSV file ("-" is standard input) into t.  On failure prints
- * "path:line:col: message" (or "path: message") and returns EXIT_DATA or
- * EXIT_IO. */
+ * "path:LINE: column N ("name"): message" for an error in one field,
+ * "path:LINE: message" for one about a line, "path: message" for one about
+ * the file as a whole, and returns EXIT_DATA or EXIT_IO. */
 int cli_read_csv(const char *path, const csv_options *opt, csv_table *t);
 
 #endif

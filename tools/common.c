@@ -30,6 +30,13 @@ int print_help(const char *text)
     return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_IO;
 }
 
+int print_help3(const char *head, const char *middle, const char *tail)
+{
+    fputs(head, stdout);
+    fputs(middle, stdout);
+    return print_help(tail);
+}
+
 double now_seconds(void)
 {
     struct timespec ts;
@@ -102,4 +109,21 @@ const char *one_line(const char *s, char *buf, size_t n)
 const char *optim_name(mlp2_optim_kind k)
 {
     return k == MLP2_OPTIM_SGD ? "sgd" : k == MLP2_OPTIM_MOMENTUM ? "momentum" : "adam";
+}
+
+void put_csv_field(FILE *f, const char *s)
+{
+    size_t n = strlen(s);
+    int quote = strpbrk(s, ",\"\r\n") != NULL || (n > 0 && (s[0] == ' ' || s[n - 1] == ' '));
+    if (!quote) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
 }

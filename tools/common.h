@@ -3,6 +3,7 @@
 #ifndef MLP2_TOOLS_COMMON_H
 #define MLP2_TOOLS_COMMON_H
 #include <stddef.h>
+#include <stdio.h>
 
 #include <mlp2.h>
 
@@ -11,6 +12,8 @@
 
 /* Print text and the exit-status table to stdout; EXIT_OK or EXIT_IO. */
 int print_help(const char *text);
+/* The same for head, then middle, then tail (middle: shared option lines). */
+int print_help3(const char *head, const char *middle, const char *tail);
 
 /* Seconds on a monotonic clock. */
 double now_seconds(void);
@@ -29,6 +32,10 @@ int parse_size_opt(const char *cmd, const char *opt, const char *v, unsigned lon
 /* The folder part of path exists and is writable (checked before training,
  * so a long run is not wasted on a typo).  EXIT_OK or EXIT_IO. */
 int check_output_dir(const char *path);
+
+/* s as one CSV field: quoted (with "" for a quote) when it holds a comma,
+ * a quote, a line end, or spaces at either end. */
+void put_csv_field(FILE *f, const char *s);
 
 /* s on one line in buf[n]: newlines and other control bytes become '?'. */
 const char *one_line(const char *s, char *buf, size_t n);

@@ -178,7 +178,35 @@ static int blank_line(const lexer *lx, int *rest_blank)
     return 1;
 }
 
-static csv_errcode to_number(const field *f, double *out, csv_error *err)
+/* An empty field, NA, N/A, NaN (any case) or ?: a missing value. */
+static int is_missing(const char *s, size_t n)
+{
+    static const char *const marks[] = {"na", "n/a", "nan", "?"};
+    if (n == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+        size_t k = strlen(marks[i]), j = 0;
+        while (j < k && j < n && (s[j] | 0x20) == marks[i][j])
+            j++;
+        if (j == k && n == k)
+            return 1;
+    }
+    return 0;
+}
+
+/* A separator other than delim inside a field: the likely cause of a "not a
+ * number" error. */
+static const char *other_separator(const char *s, size_t n, char delim)
+{
+    static const char seps[] = {',', ';', '\t', '|'};
+    static const char *const names[] = {"','", "';'", "tab", "'|'"};
+    for (size_t i = 0; i < sizeof seps; i++)
+        if (seps[i] != delim && memchr(s, seps[i], n))
+            return names[i];
+    return NULL;
+}
+
+static csv_errcode to_number(const field *f, char delim, double *out, csv_error *err)
 {
     const char *s = f->text;
     size_t n = f->len;
@@ -189,11 +217,14 @@ static csv_errcode to_number(const field *f, double *out, csv_error *err)
             n--;
     }
     char ex[48];
+    const char *sep;
     switch (num_parse(s, n, out)) {
     case NUM_OK:
         return CSV_OK;
     case NUM_NONFINITE:
-        return fail(err, CSV_ENONFINITE, f->line, f->col, "NaN and Inf are not allowed: \"%s\"", excerpt(s, n, ex));
+        if (is_missing(s, n))
+            break;
+        return fail(err, CSV_ENONFINITE, f->line, f->col, "not a finite number: \"%s\"", excerpt(s, n, ex));
     case NUM_OVERFLOW:
         return fail(err, CSV_ENONFINITE, f->line, f->col, "number too large for a double: \"%s\"",
                     excerpt(s, n, ex));
@@ -201,22 +232,48 @@ static csv_errcode to_number(const field *f, double *out, csv_error *err)
         return fail(err, CSV_ENOMEM, f->line, f->col, "out of memory");
     case NUM_SYNTAX:
     default:
-        if (n == 0)
-            return fail(err, CSV_ENOTNUM, f->line, f->col, "empty field (missing value)");
+        if (is_missing(s, n))
+            break;
+        if ((sep = other_separator(s, n, delim)))
+            return fail(err, CSV_ENOTNUM, f->line, f->col,
+                        "not a number: \"%s\" (is %s the field separator?  --delimiter sets it)", excerpt(s, n, ex),
+                        sep);
         return fail(err, CSV_ENOTNUM, f->line, f->col, "not a number: \"%s\"", excerpt(s, n, ex));
     }
+    if (n == 0)
+        return fail(err, CSV_EMISSING, f->line, f->col, "missing value (empty field); --missing skip drops such rows");
+    return fail(err, CSV_EMISSING, f->line, f->col, "missing value \"%s\"; --missing skip drops such rows",
+                excerpt(s, n, ex));
 }
 
 /* Growable storage for the table being built. */
 typedef struct builder {
     csv_table *t;
-    size_t cap_vals, cap_rows;
+    size_t cap_vals, cap_rows, cap_text;
     const csv_options *opt;
+    char delim;
+    char **all_names;   /* n_fields names: header or c<N> */
+    unsigned char *use; /* n_fields csv_col_use */
+    size_t *slot;       /* n_fields: index among the number columns */
+    size_t *tslot;      /* n_fields: index among the text columns */
+    int drop;           /* the current row has a missing value (CSV_MISSING_SKIP) */
 } builder;
+
+/* Say which field (and column name) an error is about. */
+static csv_errcode at_field(const builder *b, size_t k, csv_error *err)
+{
+    err->field = k + 1;
+    if (b->t->has_header && b->all_names && k < b->t->n_fields) {
+        char ex[48];
+        snprintf(err->name, sizeof err->name, "%s", excerpt(b->all_names[k], strlen(b->all_names[k]), ex));
+    }
+    return err->code;
+}
 
 static csv_errcode start_row(builder *b, size_t line, csv_error *err)
 {
     csv_table *t = b->t;
+    b->drop = 0;
     if (b->opt->max_rows && t->rows >= b->opt->max_rows)
         return fail(err, CSV_ETOOBIG, line, 1, "more than %zu data rows", b->opt->max_rows);
     if (t->rows == b->cap_rows) {
@@ -262,6 +319,64 @@ static char *dup_text(const char *s, size_t n)
     return p;
 }
 
+static csv_errcode push_text(builder *b, size_t index, const field *f, csv_error *err)
+{
+    csv_table *t = b->t;
+    if (index >= b->cap_text) {
+        size_t cap = b->cap_text ? b->cap_text * 2 : 256;
+        while (cap <= index)
+            cap *= 2;
+        char **p = cap <= SIZE_MAX / sizeof *p ? realloc(t->text, cap * sizeof *p) : NULL;
+        if (!p)
+            return fail(err, CSV_ENOMEM, f->line, f->col, "out of memory after %zu rows", t->rows);
+        memset(p + b->cap_text, 0, (cap - b->cap_text) * sizeof *p);
+        t->text = p;
+        b->cap_text = cap;
+    }
+    free(t->text[index]);
+    if (!(t->text[index] = dup_text(f->text, f->len)))
+        return fail(err, CSV_ENOMEM, f->line, f->col, "out of memory after %zu rows", t->rows);
+    return CSV_OK;
+}
+
+/* Field k of the current data row. */
+static csv_errcode take_field(builder *b, size_t k, const field *f, csv_error *err)
+{
+    csv_table *t = b->t;
+    csv_errcode e = CSV_OK;
+    double v = 0;
+    const int use = b->use[k];
+    if (use == CSV_COL_SKIP)
+        return CSV_OK;
+    if (use == CSV_COL_TEXT || use == CSV_COL_BOTH)
+        e = push_text(b, t->rows * t->n_text + b->tslot[k], f, err);
+    if (!e && use != CSV_COL_TEXT) {
+        e = to_number(f, b->delim, &v, err);
+        if (e == CSV_EMISSING && b->opt->missing == CSV_MISSING_SKIP) {
+            b->drop = 1;
+            return CSV_OK;
+        }
+        if (!e)
+            e = push_value(b, t->rows * t->cols + b->slot[k], v, f, err);
+    }
+    return e ? at_field(b, k, err) : CSV_OK;
+}
+
+/* The row is complete: keep it, or drop it for a missing value. */
+static void end_row(builder *b)
+{
+    csv_table *t = b->t;
+    if (!b->drop) {
+        t->rows++;
+        return;
+    }
+    t->skipped++;
+    for (size_t j = 0; j < t->n_text && t->rows * t->n_text + j < b->cap_text; j++) {
+        free(t->text[t->rows * t->n_text + j]);
+        t->text[t->rows * t->n_text + j] = NULL;
+    }
+}
+
 /* The first row, kept as text until we know whether it is a header. */
 typedef struct first_row {
     char **text;
@@ -281,32 +396,39 @@ static void first_row_free(first_row *r)
     memset(r, 0, sizeof *r);
 }
 
+static csv_errcode grow_first_row(first_row *r, const field *f, csv_error *err)
+{
+    size_t cap = r->cap ? r->cap * 2 : 16;
+    char **t = realloc(r->text, cap * sizeof *t);
+    if (t)
+        r->text = t;
+    size_t *l = realloc(r->len, cap * sizeof *l);
+    if (l)
+        r->len = l;
+    size_t *c = realloc(r->col, cap * sizeof *c);
+    if (c)
+        r->col = c;
+    int *q = realloc(r->quoted, cap * sizeof *q);
+    if (q)
+        r->quoted = q;
+    if (!t || !l || !c || !q)
+        return fail(err, CSV_ENOMEM, f->line, f->col, "out of memory");
+    r->cap = cap;
+    return CSV_OK;
+}
+
 static csv_errcode read_first_row(lexer *lx, first_row *r, csv_error *err)
 {
     r->line = lx->line;
     field f;
     do {
         csv_errcode e = next_field(lx, &f, err);
-        if (e)
+        if (e) {
+            err->field = r->n + 1;
             return e;
-        if (r->n == r->cap) {
-            size_t cap = r->cap ? r->cap * 2 : 16;
-            char **t = realloc(r->text, cap * sizeof *t);
-            if (t)
-                r->text = t;
-            size_t *l = realloc(r->len, cap * sizeof *l);
-            if (l)
-                r->len = l;
-            size_t *c = realloc(r->col, cap * sizeof *c);
-            if (c)
-                r->col = c;
-            int *q = realloc(r->quoted, cap * sizeof *q);
-            if (q)
-                r->quoted = q;
-            if (!t || !l || !c || !q)
-                return fail(err, CSV_ENOMEM, f.line, f.col, "out of memory");
-            r->cap = cap;
         }
+        if (r->n == r->cap && (e = grow_first_row(r, &f, err)))
+            return e;
         r->text[r->n] = dup_text(f.text, f.len);
         if (!r->text[r->n])
             return fail(err, CSV_ENOMEM, f.line, f.col, "out of memory");
@@ -319,58 +441,165 @@ static csv_errcode read_first_row(lexer *lx, first_row *r, csv_error *err)
 }
 
 /* Is the first row data rather than a header?  It is a header only when one
- * of its fields is non-empty and not a number: empty fields (missing values)
- * and spelled-out NaN/Inf do not make a header, they are reported as errors
- * of the data row. */
-static int looks_numeric(const first_row *r)
+ * of its fields is not a number: missing values and spelled-out Inf do not
+ * make a header, they are reported as errors of the data row. */
+static int looks_numeric(const first_row *r, char delim)
 {
     for (size_t i = 0; i < r->n; i++) {
-        size_t k = 0;
-        while (k < r->len[i] && is_blank(r->text[i][k])) /* quoted fields keep their spaces */
-            k++;
-        if (k == r->len[i])
-            continue;
         field f = {.text = r->text[i], .len = r->len[i], .quoted = r->quoted[i]};
         double v;
         csv_error scratch;
-        csv_errcode e = to_number(&f, &v, &scratch);
-        if (e != CSV_OK && e != CSV_ENONFINITE)
+        csv_errcode e = to_number(&f, delim, &v, &scratch);
+        if (e != CSV_OK && e != CSV_ENONFINITE && e != CSV_EMISSING)
             return 0;
     }
     return 1;
 }
 
-static csv_errcode make_names(csv_table *t, const first_row *r, int header, csv_error *err)
+/* Names of every field, then which are read and how (the caller's choice). */
+static csv_errcode plan_columns(builder *b, const first_row *r, int header, csv_error *err)
 {
-    t->names = calloc(t->cols, sizeof *t->names);
-    if (!t->names)
+    csv_table *t = b->t;
+    const size_t n = r->n;
+    b->all_names = calloc(n, sizeof *b->all_names);
+    b->use = calloc(n, 1);
+    b->slot = calloc(n, sizeof *b->slot);
+    b->tslot = calloc(n, sizeof *b->tslot);
+    if (!b->all_names || !b->use || !b->slot || !b->tslot)
         return fail(err, CSV_ENOMEM, r->line, 1, "out of memory");
-    for (size_t i = 0; i < t->cols; i++) {
-        if (header && r->len[i] > 0) {
-            t->names[i] = dup_text(r->text[i], r->len[i]);
-        } else {
-            char tmp[32];
-            snprintf(tmp, sizeof tmp, "c%zu", i + 1);
-            t->names[i] = dup_text(tmp, strlen(tmp));
-        }
-        if (!t->names[i])
+    for (size_t i = 0; i < n; i++) {
+        char tmp[32];
+        snprintf(tmp, sizeof tmp, "c%zu", i + 1);
+        int own = header && r->len[i] > 0;
+        if (!(b->all_names[i] = own ? dup_text(r->text[i], r->len[i]) : dup_text(tmp, strlen(tmp))))
             return fail(err, CSV_ENOMEM, r->line, 1, "out of memory");
         for (size_t j = 0; j < i; j++)
-            if (strcmp(t->names[j], t->names[i]) == 0) {
+            if (strcmp(b->all_names[j], b->all_names[i]) == 0) {
                 char ex[48];
-                return fail(err, CSV_EHEADER, r->line, header ? r->col[i] : 1,
-                            "duplicate column name \"%s\" (columns %zu and %zu)",
-                            excerpt(t->names[i], strlen(t->names[i]), ex), j + 1, i + 1);
+                fail(err, CSV_EHEADER, r->line, header ? r->col[i] : 1, "duplicate column name \"%s\" (columns %zu and %zu)",
+                     excerpt(b->all_names[i], strlen(b->all_names[i]), ex), j + 1, i + 1);
+                return at_field(b, i, err);
             }
+        csv_col_use u = b->opt->column_use ? b->opt->column_use(b->opt->ctx, i, b->all_names[i], header)
+                                           : CSV_COL_NUMBER;
+        b->use[i] = (unsigned char)u;
+        if (u == CSV_COL_NUMBER || u == CSV_COL_BOTH)
+            b->slot[i] = t->cols++;
+        if (u == CSV_COL_TEXT || u == CSV_COL_BOTH)
+            b->tslot[i] = t->n_text++;
+    }
+    t->names = calloc(t->cols ? t->cols : 1, sizeof *t->names);
+    t->field_of = calloc(t->cols ? t->cols : 1, sizeof *t->field_of);
+    t->text_names = calloc(t->n_text ? t->n_text : 1, sizeof *t->text_names);
+    if (!t->names || !t->field_of || !t->text_names)
+        return fail(err, CSV_ENOMEM, r->line, 1, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const int u = b->use[i], num = u == CSV_COL_NUMBER || u == CSV_COL_BOTH;
+        const int txt = u == CSV_COL_TEXT || u == CSV_COL_BOTH;
+        if (num)
+            t->field_of[b->slot[i]] = i;
+        if ((num && !(t->names[b->slot[i]] = dup_text(b->all_names[i], strlen(b->all_names[i])))) ||
+            (txt && !(t->text_names[b->tslot[i]] = dup_text(b->all_names[i], strlen(b->all_names[i])))))
+            return fail(err, CSV_ENOMEM, r->line, 1, "out of memory");
     }
     return CSV_OK;
 }
 
-static csv_errcode parse(lexer *lx, const csv_options *opt, csv_table *t, csv_error *err)
+/* The most frequent of ',', ';' and tab outside quotes on the first line
+ * that is not blank; ',' on a tie or when there is none. */
+static char detect_delim(const lexer *lx)
 {
-    builder b = {.t = t, .opt = opt};
+    size_t i = lx->pos, count[3] = {0, 0, 0};
+    while (i < lx->len && (is_blank(lx->buf[i]) || lx->buf[i] == '\n' || lx->buf[i] == '\r'))
+        i++;
+    int quoted = 0;
+    for (; i < lx->len && (quoted || (lx->buf[i] != '\n' && lx->buf[i] != '\r')); i++) {
+        char c = lx->buf[i];
+        if (c == '"')
+            quoted = !quoted;
+        else if (!quoted)
+            count[0] += c == ',', count[1] += c == ';', count[2] += c == '\t';
+    }
+    if (count[1] > count[0] && count[1] >= count[2])
+        return ';';
+    if (count[2] > count[0] && count[2] > count[1])
+        return '\t';
+    return ',';
+}
+
+/* One data row after the first: each field, then the count checked. */
+static csv_errcode read_row(lexer *lx, builder *b, size_t first_line, csv_error *err)
+{
+    csv_table *t = b->t;
+    size_t row_line = lx->line, k = 0;
+    csv_errcode e;
+    if ((e = start_row(b, row_line, err)))
+        return e;
+    if (t->rows > SIZE_MAX / (t->cols + t->n_text + 1) - 1)
+        return fail(err, CSV_ETOOBIG, row_line, 1, "too many values to hold in memory");
+    field f;
+    do {
+        if ((e = next_field(lx, &f, err)))
+            return k < t->n_fields ? at_field(b, k, err) : e;
+        if (k >= t->n_fields) { /* count the rest of the line for the message */
+            size_t line = f.line, col = f.col, found = k + 1;
+            while (f.end == END_DELIM) {
+                if ((e = next_field(lx, &f, err)))
+                    return e;
+                found++;
+            }
+            return fail(err, CSV_EFIELDS, line, col, "expected %zu fields (as on line %zu), found %zu", t->n_fields,
+                        first_line, found);
+        }
+        if ((e = take_field(b, k, &f, err)))
+            return e;
+        k++;
+    } while (f.end == END_DELIM);
+    if (k < t->n_fields) {
+        size_t end_col = f.col + f.len + (f.quoted ? 2 : 0);
+        return fail(err, CSV_EFIELDS, row_line, end_col, "expected %zu fields (as on line %zu), found %zu",
+                    t->n_fields, first_line, k);
+    }
+    end_row(b);
+    return CSV_OK;
+}
+
+/* The first row: a header, or the first data row. */
+static csv_errcode first_row_in(lexer *lx, builder *b, size_t *first_line, csv_error *err)
+{
+    csv_table *t = b->t;
+    first_row r = {0};
+    csv_errcode e = read_first_row(lx, &r, err);
+    if (!e) {
+        const csv_header_mode h = b->opt->header;
+        t->n_fields = r.n;
+        t->has_header = h == CSV_HEADER_YES || (h == CSV_HEADER_AUTO && !looks_numeric(&r, b->delim));
+        e = plan_columns(b, &r, t->has_header, err);
+    }
+    if (!e && !t->has_header) {
+        e = start_row(b, r.line, err);
+        for (size_t i = 0; !e && i < r.n; i++) {
+            field f = {.text = r.text[i], .len = r.len[i], .line = r.line, .col = r.col[i], .quoted = r.quoted[i]};
+            e = take_field(b, i, &f, err);
+        }
+        if (!e)
+            end_row(b);
+    }
+    *first_line = r.line;
+    first_row_free(&r);
+    return e;
+}
+
+static csv_errcode parse(lexer *lx, builder *b, csv_error *err)
+{
+    csv_table *t = b->t;
     if (lx->len >= 3 && memcmp(lx->buf, "\xEF\xBB\xBF", 3) == 0)
         lx->pos = lx->line_start = 3;
+    if (!b->opt->delim) {
+        lx->delim = detect_delim(lx);
+        t->delim_detected = 1;
+    }
+    t->delim = b->delim = lx->delim;
 
     int rest_blank = 0;
     /* leading blank lines are as good as an empty file only when nothing follows */
@@ -379,73 +608,20 @@ static csv_errcode parse(lexer *lx, const csv_options *opt, csv_table *t, csv_er
             return fail(err, CSV_EEMPTY, 1, 1, "empty file: no header and no data");
         return fail(err, CSV_EBLANK, lx->line, 1, "empty line before the first row");
     }
-
-    first_row r = {0};
-    csv_errcode e = read_first_row(lx, &r, err);
-    if (e) {
-        first_row_free(&r);
-        return e;
-    }
-    t->cols = r.n;
-    int header = opt->header == CSV_HEADER_YES || (opt->header == CSV_HEADER_AUTO && !looks_numeric(&r));
-    t->has_header = header;
-    e = make_names(t, &r, header, err);
-    if (!e && !header) {
-        e = start_row(&b, r.line, err);
-        for (size_t i = 0; !e && i < r.n; i++) {
-            field f = {.text = r.text[i], .len = r.len[i], .line = r.line, .col = r.col[i], .quoted = r.quoted[i]};
-            double v = 0;
-            e = to_number(&f, &v, err);
-            if (!e)
-                e = push_value(&b, i, v, &f, err);
-        }
-        if (!e)
-            t->rows = 1;
-    }
-    size_t first_line = r.line;
-    first_row_free(&r);
-    if (e)
-        return e;
-
-    while (lx->pos < lx->len) {
+    size_t first_line;
+    csv_errcode e = first_row_in(lx, b, &first_line, err);
+    while (!e && lx->pos < lx->len) {
         if (blank_line(lx, &rest_blank)) {
             if (rest_blank)
                 break;
             return fail(err, CSV_EBLANK, lx->line, 1, "empty line in the middle of the data");
         }
-        size_t row_line = lx->line;
-        if ((e = start_row(&b, row_line, err)))
-            return e;
-        size_t base, k = 0;
-        if (t->rows > SIZE_MAX / t->cols - 1)
-            return fail(err, CSV_ETOOBIG, row_line, 1, "too many values to hold in memory");
-        base = t->rows * t->cols;
-        field f;
-        do {
-            if ((e = next_field(lx, &f, err)))
-                return e;
-            if (k >= t->cols) { /* count the rest of the line for the message */
-                size_t line = f.line, col = f.col, found = k + 1;
-                while (f.end == END_DELIM) {
-                    if ((e = next_field(lx, &f, err)))
-                        return e;
-                    found++;
-                }
-                return fail(err, CSV_EFIELDS, line, col, "expected %zu fields (as on line %zu), found %zu",
-                            t->cols, first_line, found);
-            }
-            double v = 0;
-            if ((e = to_number(&f, &v, err)) || (e = push_value(&b, base + k, v, &f, err)))
-                return e;
-            k++;
-        } while (f.end == END_DELIM);
-        if (k < t->cols) {
-            size_t end_col = f.col + f.len + (f.quoted ? 2 : 0);
-            return fail(err, CSV_EFIELDS, row_line, end_col, "expected %zu fields (as on line %zu), found %zu",
-                        t->cols, first_line, k);
-        }
-        t->rows++;
+        e = read_row(lx, b, first_line, err);
     }
+    if (e)
+        return e;
+    if (t->rows == 0 && t->skipped)
+        return fail(err, CSV_EMISSING, lx->line, 1, "no data rows left: all %zu have a missing value", t->skipped);
     if (t->rows == 0)
         return fail(err, CSV_EHEADERONLY, lx->line, 1, "no data rows after the header");
     return CSV_OK;
@@ -453,27 +629,44 @@ static csv_errcode parse(lexer *lx, const csv_options *opt, csv_table *t, csv_er
 
 csv_errcode csv_parse(const char *buf, size_t len, const csv_options *opt, csv_table *out, csv_error *err)
 {
-    static const csv_options defaults = {CSV_HEADER_AUTO, ',', 0};
+    static const csv_options defaults = {.header = CSV_HEADER_AUTO, .delim = ','};
     if (!opt)
         opt = &defaults;
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
-    lexer lx = {.buf = buf ? buf : "", .len = buf ? len : 0, .line = 1, .delim = opt->delim ? opt->delim : ','};
-    csv_errcode e = parse(&lx, opt, out, err);
+    lexer lx = {.buf = buf ? buf : "", .len = buf ? len : 0, .line = 1, .delim = opt->delim};
+    builder b = {.t = out, .opt = opt};
+    csv_errcode e = parse(&lx, &b, err);
     free(lx.scratch);
-    if (e)
+    for (size_t i = 0; b.all_names && i < out->n_fields; i++)
+        free(b.all_names[i]);
+    free(b.all_names);
+    free(b.use);
+    free(b.slot);
+    free(b.tslot);
+    if (e) { /* the texts of a row that was not finished */
+        for (size_t i = out->rows * out->n_text; i < (out->rows + 1) * out->n_text && i < b.cap_text; i++)
+            free(out->text[i]);
         csv_free(out);
+    }
     return e;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
 }
 
 void csv_free(csv_table *t)
 {
     if (!t)
         return;
-    if (t->names)
-        for (size_t i = 0; i < t->cols; i++)
-            free(t->names[i]);
-    free(t->names);
+    free_strings(t->names, t->cols);
+    free_strings(t->text_names, t->n_text);
+    free_strings(t->text, t->rows * t->n_text);
+    free(t->field_of);
     free(t->data);
     free(t->line_of);
     memset(t, 0, sizeof *t);

@@ -26,8 +26,11 @@ int dataset_embedded(dataset *d)
     t->has_header = 1;
     t->data = malloc(FRANKE_ROWS * 3 * sizeof *t->data);
     double *X = malloc(FRANKE_ROWS * 2 * sizeof *X), *Y = malloc(FRANKE_ROWS * sizeof *Y);
+    t->n_fields = 3;
+    t->delim = ',';
     t->names = calloc(3, sizeof *t->names);
-    int ok = t->data && X && Y && t->names;
+    t->field_of = calloc(3, sizeof *t->field_of);
+    int ok = t->data && X && Y && t->names && t->field_of;
     if (ok) {
         franke_sample(FRANKE_ROWS, FRANKE_SEED, X, Y);
         for (size_t i = 0; i < FRANKE_ROWS; i++) {
@@ -36,8 +39,10 @@ int dataset_embedded(dataset *d)
             t->data[3 * i + 2] = Y[i];
         }
         const char *names[3] = {"x", "y", "f"};
-        for (int j = 0; j < 3 && ok; j++)
+        for (int j = 0; j < 3 && ok; j++) {
+            t->field_of[j] = (size_t)j;
             ok = (t->names[j] = strdup(names[j])) != NULL;
+        }
     }
     free(X);
     free(Y);
@@ -84,14 +89,16 @@ int dataset_select_targets(dataset *d, char *const *targets, size_t n_targets)
             /* a name first (c1, c2, ... without a header), then an index */
             long j = csv_find(t, tok);
             unsigned long long u;
-            if (j < 0 && num_parse_size(tok, 1, t->cols, &u) == 0)
-                j = (long)u - 1;
+            if (j < 0 && num_parse_size(tok, 1, t->n_fields, &u) == 0) /* the file's field u */
+                for (size_t k = 0; k < t->cols; k++)
+                    if (t->field_of[k] + 1 == u)
+                        j = (long)k;
             if (j < 0) {
                 if (num_parse_size(tok, 1, ~0ULL, &u) == 0)
-                    fprintf(stderr, "%s:1:1: target column %s does not exist: the data has %zu columns\n",
-                            d->name, tok, t->cols);
+                    fprintf(stderr, "mlp2: %s: target column %s does not exist: the data has %zu columns\n",
+                            d->name, tok, t->n_fields);
                 else {
-                    fprintf(stderr, "%s:1:1: target column \"%s\" does not exist; the columns are:", d->name, tok);
+                    fprintf(stderr, "mlp2: %s: target column \"%s\" does not exist; the columns are:", d->name, tok);
                     for (size_t k = 0; k < t->cols; k++)
                         fprintf(stderr, "%s %s", k ? "," : "", t->names[k]);
                     fputc('\n', stderr);
@@ -119,14 +126,8 @@ int dataset_select_targets(dataset *d, char *const *targets, size_t n_targets)
             d->in_idx[d->n_in++] = j;
     free(is_target);
     if (rc == EXIT_OK && d->n_in == 0) {
-        fprintf(stderr, "%s:1:1: no input columns left: all %zu columns are targets\n", d->name, t->cols);
+        fprintf(stderr, "mlp2: %s: no input columns left: all %zu columns are targets\n", d->name, t->cols);
         rc = EXIT_DATA;
     }
     return rc;
-}
-
-/* The line just after the last data row: where more rows were needed. */
-size_t dataset_end_line(const csv_table *t)
-{
-    return t->line_of && t->rows ? t->line_of[t->rows - 1] + 1 : 1;
 }

@@ -25,7 +25,4 @@ int dataset_embedded(dataset *d);
  * the message. */
 int dataset_select_targets(dataset *d, char *const *targets, size_t n_targets);
 
-/* The line just after the last data row of t: where more rows were needed. */
-size_t dataset_end_line(const csv_table *t);
-
 #endif

@@ -1,5 +1,7 @@
-/* eval.c - `mlp2 eval`: a model's errors on a CSV file with targets. */
+/* eval.c - `mlp2 eval`: a model's errors on a CSV file with targets, as a
+ * table, JSON or CSV. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +9,10 @@
 #include "apply.h"
 #include "commands.h"
 #include "common.h"
+#include "json.h"
+#include "metrics.h"
 #include "model.h"
+#include "num.h"
 #include "report.h"
 
 static const char eval_help[] =
@@ -15,52 +20,124 @@ static const char eval_help[] =
     "Print MSE, RMSE, MAE and R^2 of MODEL on DATA.csv, per target and overall,\n"
     "in the data's own units.  Overall MSE, RMSE and MAE pool all targets; overall\n"
     "R^2 is the mean of the targets' R^2.\n"
-    "Columns are found by their header names; without a header, DATA must have\n"
-    "the training data's columns in the same order.\n"
+    "Columns are found by their header names, and columns the model does not use\n"
+    "are not read, whatever they hold; without a header, DATA must have the\n"
+    "training data's columns in the same order.  MODEL or DATA may be '-' for\n"
+    "standard input (not both).\n"
     "\n"
     "  -m, --model MODEL      the model file (required)\n"
-    "      --header           the first row is a header\n"
-    "      --no-header        the first row is data\n"
+    "      --json             one JSON document, numbers in full precision\n"
+    "      --csv              CSV: a header row, then one row per target\n"
+    "                         (target,mse,rmse,mae,r2; r2 empty when undefined)\n";
+static const char eval_help_tail[] =
     "  -h, --help             this help\n"
     "\n";
 
-int cmd_eval(int argc, char **argv)
+static void json_metrics(const metrics *m)
 {
-    static const cli_option eval_options[] = {{"help", 'h', 0, U_HELP},
-                                              {"model", 'm', 1, U_MODEL},
-                                              {"header", 0, 0, U_HEADER},
-                                              {"no-header", 0, 0, U_NO_HEADER},
-                                              {0, 0, 0, 0}};
-    use_opts o = {.cmd = "eval", .help = eval_help};
-    int rc = use_parse(&o, eval_options, argc, argv);
-    if (rc)
-        return rc < 0 ? EXIT_OK : rc;
-    applied a;
-    double *Y = NULL;
-    if ((rc = apply_model(&o, 1, &a)))
-        goto done;
-    const columns *c = &a.c;
-    double *ones = malloc(c->n_out * sizeof *ones), *zeros = calloc(c->n_out, sizeof *zeros);
+    printf("{\"mse\": ");
+    json_number(stdout, m->mse);
+    printf(", \"rmse\": ");
+    json_number(stdout, m->rmse);
+    printf(", \"mae\": ");
+    json_number(stdout, m->mae);
+    printf(", \"r2\": ");
+    json_number(stdout, m->r2);
+    printf("}");
+}
+
+static void print_json(const use_opts *o, const applied *a, const metrics *per, const metrics *all)
+{
+    const columns *c = &a->c;
+    printf("{\n  \"model\": ");
+    json_string(stdout, strcmp(o->model, "-") == 0 ? "<stdin>" : o->model);
+    printf(",\n  \"data\": ");
+    json_string(stdout, a->shown);
+    printf(",\n  \"rows\": %zu,\n  \"rows_dropped\": %zu,\n  \"targets\": [", a->t.rows, a->t.skipped);
+    for (size_t j = 0; j < c->n_out; j++) {
+        printf("%s\n    {\"name\": ", j ? "," : "");
+        json_string(stdout, c->names[c->n_in + j]);
+        printf(", \"metrics\": ");
+        json_metrics(&per[j]);
+        printf("}");
+    }
+    printf("\n  ],\n  \"overall\": ");
+    json_metrics(all);
+    printf("\n}\n");
+}
+
+static void print_csv(const applied *a, const metrics *per)
+{
+    const columns *c = &a->c;
+    char b[4][NUM_BUF];
+    printf("target,mse,rmse,mae,r2\n");
+    for (size_t j = 0; j < c->n_out; j++) {
+        put_csv_field(stdout, c->names[c->n_in + j]);
+        printf(",%s,%s,%s,%s\n", num_format(per[j].mse, b[0]), num_format(per[j].rmse, b[1]),
+               num_format(per[j].mae, b[2]), isnan(per[j].r2) ? "" : num_format(per[j].r2, b[3]));
+    }
+}
+
+/* The targets of the data, in its units. */
+static double *targets_of(const applied *a)
+{
+    const columns *c = &a->c;
+    double *ones = malloc(c->n_out * sizeof *ones), *zeros = calloc(c->n_out, sizeof *zeros), *Y = NULL;
     if (ones && zeros) {
         for (size_t j = 0; j < c->n_out; j++)
             ones[j] = 1;
-        Y = gather(&a.t, a.idx + c->n_in, c->n_out, zeros, ones);
+        Y = gather(&a->t, a->idx + c->n_in, c->n_out, zeros, ones);
     }
     free(ones);
     free(zeros);
-    if (!Y) {
+    return Y;
+}
+
+static int report(const use_opts *o, const applied *a, const double *Y)
+{
+    const columns *c = &a->c;
+    if (!o->json && !o->csv) {
+        printf("%s on %s (%zu rows", strcmp(o->model, "-") == 0 ? "<stdin>" : o->model, a->shown, a->t.rows);
+        if (a->t.skipped)
+            printf("; %zu dropped for a missing value", a->t.skipped);
+        printf("):\n");
+        print_metrics_table(stdout, c, a->t.rows, a->P, Y, "  ");
+        return EXIT_OK;
+    }
+    metrics *per = malloc(c->n_out * sizeof *per), all;
+    if (!per) {
         cli_error("out of memory");
-        rc = EXIT_DATA;
-        goto done;
+        return EXIT_TRAIN;
     }
-    printf("%s on %s (%zu rows):\n", o.model, a.shown, a.t.rows);
-    print_metrics_table(stdout, c, a.t.rows, a.P, Y, "  ");
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error("cannot write to stdout: %s", strerror(errno));
-        rc = EXIT_IO;
+    metrics_compute(a->t.rows, c->n_out, a->P, Y, per, &all);
+    if (o->json)
+        print_json(o, a, per, &all);
+    else
+        print_csv(a, per);
+    free(per);
+    return EXIT_OK;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    static const cli_option eval_options[] = {{"help", 'h', 0, U_HELP}, {"model", 'm', 1, U_MODEL},
+                                              {"json", 0, 0, U_JSON},   {"csv", 0, 0, U_CSV},
+                                              DATA_OPTIONS,             {0, 0, 0, 0}};
+    use_opts o = {.cmd = "eval", .help = eval_help, .help_tail = eval_help_tail};
+    applied a = {0};
+    double *Y = NULL;
+    int rc = use_parse(&o, eval_options, argc, argv);
+    if (rc == 0 && (rc = apply_model(&o, 1, &a)) == EXIT_OK) {
+        if (!(Y = targets_of(&a))) {
+            cli_error("out of memory");
+            rc = EXIT_DATA;
+        } else if ((rc = report(&o, &a, Y)) == EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {
+            cli_error("cannot write to stdout: %s", strerror(errno));
+            rc = EXIT_IO;
+        }
     }
-done:
     free(Y);
     applied_free(&a);
-    return rc;
+    use_opts_free(&o);
+    return rc < 0 ? EXIT_OK : rc;
 }

@@ -196,7 +196,7 @@ int cmd_export(int argc, char **argv)
         return rc;
     mlp2 *net = NULL;
     columns c = {0};
-    if ((rc = load_model(o.model, &net, &c)))
+    if ((rc = load_model(o.model, &net, &c, NULL)))
         goto done;
     comment_text(o.model, model_text, sizeof model_text);
     export_time(when);

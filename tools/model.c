@@ -9,17 +9,35 @@
 #include "cli.h"
 #include "model.h"
 
-int load_model(const char *path, mlp2 **net, columns *cols)
+/* The whole model file ("-": standard input) through mlp2_load_buffer. */
+static int read_model(const char *path, mlp2 **net, unsigned long *version)
 {
-    mlp2_status st = mlp2_load(net, path);
+    char *buf = NULL;
+    size_t len = 0;
+    const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    int rc = cli_slurp(path, &buf, &len);
+    if (rc)
+        return rc;
+    /* the format version, bytes 8..11 of the header (docs/FORMAT.md) */
+    const unsigned char *h = (const unsigned char *)buf;
+    if (version)
+        *version = len >= 12 ? (unsigned long)h[8] | (unsigned long)h[9] << 8 | (unsigned long)h[10] << 16 |
+                                   (unsigned long)h[11] << 24
+                             : 0;
+    mlp2_status st = mlp2_load_buffer(net, buf, len);
+    free(buf);
     if (st != MLP2_OK) {
-        if (st == MLP2_EIO)
-            cli_error("%s: cannot read the model: %s (%s)", path, mlp2_strerror(st),
-                      errno ? strerror(errno) : "unknown cause");
-        else
-            cli_error("%s: not a usable model file: %s", path, mlp2_strerror(st));
-        return st == MLP2_EIO ? EXIT_IO : st == MLP2_ENOMEM ? EXIT_TRAIN : EXIT_DATA;
+        cli_error("%s: not a usable model file: %s", shown, mlp2_strerror(st));
+        return st == MLP2_ENOMEM ? EXIT_TRAIN : EXIT_DATA;
     }
+    return EXIT_OK;
+}
+
+int load_model(const char *path, mlp2 **net, columns *cols, unsigned long *version)
+{
+    int rc0 = read_model(path, net, version);
+    if (rc0)
+        return rc0;
     const void *data;
     size_t len;
     if (mlp2_section_get(*net, COLUMNS_SECTION, &data, &len) != MLP2_OK) {
@@ -71,10 +89,10 @@ int bind_columns(const char *path, const csv_table *t, const columns *c, int nee
         if (c->flags & COLUMNS_HEADER) {
             for (size_t i = 0; i < n; i++)
                 if (csv_find(t, c->names[i]) < 0) {
-                    fprintf(stderr, "%s:1:1: no %s column named \"%s\" (the model needs:", path,
+                    fprintf(stderr, "mlp2: %s: no %s column named \"%s\" (the model needs:", path,
                             i < c->n_in ? "input" : "target", c->names[i]);
                     for (size_t k = 0; k < n; k++)
-                        fprintf(stderr, " %s", c->names[k]);
+                        fprintf(stderr, "%s \"%s\"", k ? "," : "", c->names[k]);
                     fputs(")\n", stderr);
                     return EXIT_DATA;
                 }
@@ -92,11 +110,11 @@ int bind_columns(const char *path, const csv_table *t, const columns *c, int nee
         return EXIT_OK;
     }
     if (need_targets)
-        fprintf(stderr, "%s:1:1: found %zu columns; without matching header names the data must have the"
-                        " training data's %zu columns\n", path, t->cols, c->n_src);
+        cli_error("%s: found %zu columns; without matching header names the data must have the training data's"
+                  " %zu columns", path, t->cols, c->n_src);
     else
-        fprintf(stderr, "%s:1:1: found %zu columns; without matching header names the data must have the"
-                        " training data's %zu columns or the model's %zu inputs\n", path, t->cols, c->n_src, c->n_in);
+        cli_error("%s: found %zu columns; without matching header names the data must have the training data's"
+                  " %zu columns or the model's %zu inputs", path, t->cols, c->n_src, c->n_in);
     return EXIT_DATA;
 }
 

@@ -10,10 +10,12 @@
 #include "columns.h"
 #include "csv.h"
 
-/* Load the model at path with its columns (a model made with the library
- * alone gets inputs then outputs by position, unscaled).  EXIT_OK, or an exit
- * code after the message. */
-int load_model(const char *path, mlp2 **net, columns *cols);
+/* Load the model at path ("-": standard input, read to its end) with its
+ * columns (a model made with the library alone gets inputs then outputs by
+ * position, c1, c2, ..., unscaled) and, when version is not NULL, the file
+ * format version of its header.  EXIT_OK, or an exit code after the
+ * message. */
+int load_model(const char *path, mlp2 **net, columns *cols, unsigned long *version);
 
 /* Find the model's columns in a data table: idx[i] for the n_in inputs, then
  * (when need_targets) the n_out targets.  EXIT_OK or EXIT_DATA after the

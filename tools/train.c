@@ -29,12 +29,11 @@ static const char train_help[] =
     "Data:\n"
     "  -t, --target COLS      target columns: names or 1-based indices, separated\n"
     "                         by commas; may be repeated (default: the last column)\n"
-    "      --header           the first row is a header\n"
-    "      --no-header        the first row is data\n"
     "      --val FRACTION     hold out this fraction of the rows (chosen with the\n"
     "                         seed) for validation, in [0, 1) (default 0.2; 0: none)\n"
     "      --val-data FILE    validate on FILE instead (same columns)\n"
-    "      --no-scale         do not standardise inputs and targets\n"
+    "      --no-scale         do not standardise inputs and targets\n";
+static const char train_help_tail[] =
     "Network and training:\n"
     "      --hidden N         hidden units (default 3)\n"
     "      --epochs N         passes over the data (default 500)\n"
@@ -86,7 +85,7 @@ static const char train_help[] =
     "\n";
 
 enum {
-    O_HELP = 1, O_OUTPUT, O_TARGET, O_HEADER, O_NO_HEADER, O_VAL, O_VAL_DATA, O_NO_SCALE, O_HIDDEN,
+    O_HELP = 1, O_OUTPUT, O_TARGET, O_VAL, O_VAL_DATA, O_NO_SCALE, O_HIDDEN,
     O_EPOCHS, O_BATCH, O_OPTIM, O_LR, O_MOMENTUM, O_WD, O_LR_STEP, O_LR_GAMMA, O_PATIENCE, O_MIN_DELTA, O_SEED,
     O_THREADS, O_PLOT, O_SAVE_INT, O_QUIET, O_LAST_EPOCH, O_LOG_EVERY
 };
@@ -97,11 +96,9 @@ static int train_option(void *ctx, int id, const char *v)
     const char *c = "train";
     size_t z = 0;
     switch (id) {
-    case O_HELP: return print_help(train_help) == EXIT_OK ? -1 : EXIT_IO;
+    case O_HELP: return print_help3(train_help, data_options_help, train_help_tail) == EXIT_OK ? -1 : EXIT_IO;
     case O_OUTPUT: o->output = v; return 0;
     case O_TARGET: o->targets[o->n_targets++] = (char *)(uintptr_t)v; return 0;
-    case O_HEADER: o->header = CSV_HEADER_YES; return 0;
-    case O_NO_HEADER: o->header = CSV_HEADER_NO; return 0;
     case O_VAL:
         o->val_given = 1;
         if (parse_double_opt(c, "val", v, 0, 1, 0, &o->val))
@@ -140,7 +137,7 @@ static int train_option(void *ctx, int id, const char *v)
     case O_PLOT: o->plot = v; return 0;
     case O_SAVE_INT: o->save_on_interrupt = 1; return 0;
     case O_QUIET: o->quiet = 1; return 0;
-    default: return EXIT_USAGE;
+    default: return data_option(c, &o->dopt, id, v);
     }
 }
 
@@ -214,6 +211,9 @@ static int check_args(const train_opts *o)
         return cli_usage_error("train", "--val and --val-data cannot be used together");
     if (!o->data && o->n_targets)
         return cli_usage_error("train", "--target needs a DATA file (the embedded data has one target, f)");
+    if (!o->data && (o->dopt.header_given || o->dopt.delim || o->dopt.missing || o->dopt.ignore.n))
+        return cli_usage_error("train", "--header, --no-header, --delimiter, --missing and --ignore need a DATA"
+                                        " file");
     if ((rc = check_no_effect(o)))
         return rc;
     if ((rc = check_output_dir(o->output)))
@@ -391,6 +391,10 @@ static int run_train(const train_opts *o, train_state *s)
     if ((rc = fit(o, s, &cfg, &rep, &elapsed)) || (rc = save_outputs(o, s, &cfg, &rep)))
         return rc;
     print_outcome(o, s, &rep, elapsed);
+    if (s->d.table.skipped)
+        printf("rows dropped for a missing value (--missing skip): %zu of %s\n", s->d.table.skipped, s->d.name);
+    if (s->dv.table.skipped)
+        printf("rows dropped for a missing value (--missing skip): %zu of %s\n", s->dv.table.skipped, s->dv.name);
     print_fit_metrics(s);
     printf("model written to %s\n", o->output);
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -402,7 +406,7 @@ static int run_train(const train_opts *o, train_state *s)
 
 static const cli_option train_options[] = {
     {"help", 'h', 0, O_HELP},        {"output", 'o', 1, O_OUTPUT},      {"target", 't', 1, O_TARGET},
-    {"header", 0, 0, O_HEADER},      {"no-header", 0, 0, O_NO_HEADER},  {"val", 0, 1, O_VAL},
+    DATA_OPTIONS,                    {"val", 0, 1, O_VAL},
     {"val-data", 0, 1, O_VAL_DATA},  {"no-scale", 0, 0, O_NO_SCALE},    {"hidden", 0, 1, O_HIDDEN},
     {"epochs", 0, 1, O_EPOCHS},      {"batch", 0, 1, O_BATCH},          {"optim", 0, 1, O_OPTIM},
     {"lr", 0, 1, O_LR},              {"momentum", 0, 1, O_MOMENTUM},    {"weight-decay", 0, 1, O_WD},
@@ -428,5 +432,6 @@ int cmd_train(int argc, char **argv)
         train_state_free(&s);
     }
     free(o.targets);
+    data_opts_free(&o.dopt);
     return rc < 0 ? EXIT_OK : rc;
 }

@@ -9,6 +9,7 @@
 
 #include "columns.h"
 #include "csv.h"
+#include "dataopts.h"
 #include "dataset.h"
 #include "progress.h"
 
@@ -17,7 +18,7 @@ typedef struct train_opts {
     const char *data, *val_data, *output, *plot;
     char **targets;
     size_t n_targets;
-    csv_header_mode header;
+    data_opts dopt; /* --header, --delimiter, --missing, --ignore */
     double val, lr, momentum, weight_decay, lr_gamma, min_delta;
     int lr_given, batch_given, val_given, scale, save_on_interrupt, quiet;
     int momentum_given, lr_gamma_given, min_delta_given, patience_given, last_epoch;

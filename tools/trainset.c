@@ -31,13 +31,13 @@ static void copy_row(const csv_table *t, size_t r, const size_t *idx, size_t k, 
 
 /* Read --val-data and find the training columns in it: s->dv.in_idx holds
  * the inputs, then the targets. */
-static int read_val_data(const train_opts *o, const csv_options *copt, train_state *s)
+static int read_val_data(const train_opts *o, train_state *s)
 {
     int rc;
     const csv_table *t = &s->d.table;
     const size_t n_in = s->d.n_in, n_out = s->d.n_out;
     s->dv.name = o->val_data;
-    if ((rc = cli_read_csv(o->val_data, copt, &s->dv.table)))
+    if ((rc = data_read(&o->dopt, o->val_data, &s->dv.table, NULL, NULL)))
         return rc;
     const csv_table *tv = &s->dv.table;
     s->dv.in_idx = malloc((n_in + n_out) * sizeof(size_t));
@@ -52,11 +52,9 @@ static int read_val_data(const train_opts *o, const csv_options *copt, train_sta
                                                    : -1;
         if (j < 0) {
             if (tv->has_header && t->has_header)
-                fprintf(stderr, "%s:1:1: no column named \"%s\" (as in %s)\n", o->val_data, t->names[src],
-                        s->d.name);
+                cli_error("%s: no column named \"%s\" (as in %s)", o->val_data, t->names[src], s->d.name);
             else
-                fprintf(stderr, "%s:1:1: found %zu columns, but %s has %zu\n", o->val_data, tv->cols,
-                        s->d.name, t->cols);
+                cli_error("%s: found %zu columns, but %s has %zu", o->val_data, tv->cols, s->d.name, t->cols);
             return EXIT_DATA;
         }
         s->dv.in_idx[i] = (size_t)j;
@@ -66,7 +64,7 @@ static int read_val_data(const train_opts *o, const csv_options *copt, train_sta
 }
 
 /* The numbers of training and validation rows, and the batch size. */
-static int choose_split(const train_opts *o, const csv_options *copt, train_state *s)
+static int choose_split(const train_opts *o, train_state *s)
 {
     int rc;
     const csv_table *t = &s->d.table;
@@ -74,28 +72,26 @@ static int choose_split(const train_opts *o, const csv_options *copt, train_stat
     s->m_val = 0;
     s->m_train = n;
     if (o->val_data) {
-        if ((rc = read_val_data(o, copt, s)))
+        if ((rc = read_val_data(o, s)))
             return rc;
     } else {
         double v = o->val_given ? o->val : 0.2;
         s->m_val = (size_t)floor(v * (double)n + 0.5);
         if (v > 0 && s->m_val == 0) {
-            fprintf(stderr, "%s:%zu:1: only %zu data rows: --val %s leaves no validation rows (use --val 0 for"
-                            " none)\n", s->d.name, dataset_end_line(t), n, fmt(v));
+            cli_error("%s: only %zu data rows: --val %s leaves no validation rows (use --val 0 for none)", s->d.name,
+                      n, fmt(v));
             return EXIT_DATA;
         }
         if (s->m_val >= n) {
-            fprintf(stderr, "%s:%zu:1: only %zu data rows: --val %s leaves no training rows\n", s->d.name,
-                    dataset_end_line(t), n, fmt(v));
+            cli_error("%s: only %zu data rows: --val %s leaves no training rows", s->d.name, n, fmt(v));
             return EXIT_DATA;
         }
         s->m_train = n - s->m_val;
     }
     s->batch = o->batch_given ? o->batch : (s->m_train < 32 ? s->m_train : 32);
     if (s->batch > s->m_train) {
-        fprintf(stderr, "%s:%zu:1: only %zu training rows%s, fewer than --batch %zu\n", s->d.name,
-                dataset_end_line(t), s->m_train, s->m_val && !o->val_data ? " after the validation split" : "",
-                s->batch);
+        cli_error("%s: only %zu training rows%s, fewer than --batch %zu", s->d.name, s->m_train,
+                  s->m_val && !o->val_data ? " after the validation split" : "", s->batch);
         return EXIT_DATA;
     }
     return EXIT_OK;
@@ -199,9 +195,9 @@ static int scale_columns(const train_opts *o, train_state *s)
         double mean, sd;
         column_stats(is_in ? s->X : s->Y, s->m_train, w, j, &mean, &sd);
         if (!isfinite(mean) || !isfinite(sd)) {
-            fprintf(stderr, "%s:1:%zu: the %s column \"%s\" cannot be standardised: its mean or standard"
-                            " deviation is not a finite double (use --no-scale or rescale the column)\n",
-                    s->d.name, c->src[k] + 1, is_in ? "input" : "target", c->names[k]);
+            cli_error("%s: column %zu (\"%s\"): the %s cannot be standardised: its mean or standard deviation is"
+                      " not a finite double (use --no-scale or rescale the column)",
+                      s->d.name, t->field_of[c->src[k]] + 1, c->names[k], is_in ? "input" : "target");
             return EXIT_DATA;
         }
         /* a constant column is only centred */
@@ -244,17 +240,16 @@ size_t stop_patience(const train_opts *o)
 int trainset_build(const train_opts *o, train_state *s)
 {
     int rc;
-    csv_options copt = {.header = o->header};
     if (o->data) {
         s->d.name = strcmp(o->data, "-") == 0 ? "<stdin>" : o->data;
-        if ((rc = cli_read_csv(o->data, &copt, &s->d.table)))
+        if ((rc = data_read(&o->dopt, o->data, &s->d.table, NULL, NULL)))
             return rc;
     } else if ((rc = dataset_embedded(&s->d))) {
         return rc;
     }
     if ((rc = dataset_select_targets(&s->d, o->targets, o->n_targets)))
         return rc;
-    if ((rc = choose_split(o, &copt, s)) || (rc = fill_matrices(o, s)) || (rc = scale_columns(o, s)))
+    if ((rc = choose_split(o, s)) || (rc = fill_matrices(o, s)) || (rc = scale_columns(o, s)))
         return rc;
     return EXIT_OK;
 }

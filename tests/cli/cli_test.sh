@@ -163,8 +163,8 @@ case_predict() {
   expect 0 mlp2 predict -m m.mlp2 - < data.csv; cmp pred.csv out.txt
   # a missing input column
   cut -d, -f1,3 data.csv > missing.csv
-  expect 3 mlp2 predict -m m.mlp2 missing.csv; has err.txt '^missing.csv:1:1: no input column named "b"'
-  expect 3 mlp2 eval -m m.mlp2 inputs.csv; has err.txt '^inputs.csv:1:1: no target column named "y"'
+  expect 3 mlp2 predict -m m.mlp2 missing.csv; has err.txt '^mlp2: missing.csv: no input column named "b" \(the model needs: "a", "b"\)$'
+  expect 3 mlp2 eval -m m.mlp2 inputs.csv; has err.txt '^mlp2: inputs.csv: no target column named "y"'
   # a model trained without header
   expect 0 mlp2 train nohdr.csv -o m2.mlp2 --epochs 100 -q
   expect 0 mlp2 predict -m m2.mlp2 nohdr_in.csv; [[ $(head -1 out.txt) == c3 ]] || fail "c3 header"
@@ -173,7 +173,7 @@ case_predict() {
   printf 'not a model' > bad.mlp2
   expect 3 mlp2 predict -m bad.mlp2 data.csv; has err.txt 'bad.mlp2: not a usable model file'
   expect 3 mlp2 info bad.mlp2
-  expect 4 mlp2 info nonexistent.mlp2; has err.txt 'nonexistent.mlp2: cannot read'
+  expect 4 mlp2 info nonexistent.mlp2; has err.txt '^mlp2: nonexistent.mlp2: cannot open: No such file'
   expect 4 mlp2 predict -m m.mlp2 data.csv -o no/such/dir/p.csv
 }
 
@@ -184,42 +184,42 @@ case_errors() {
     local f=$1 re=$2; shift 2
     expect 3 mlp2 train "$f" -o m.mlp2 "$@"; has err.txt "$re"
   }
-  printf 'a,b,y\n1,2,3\n4,5\n' > fields.csv;        bad fields.csv '^fields.csv:3:4: expected 3 fields \(as on line 1\), found 2'
-  printf 'a,b,y\n1,2,3\n4,5,6,7\n' > fields2.csv;   bad fields2.csv '^fields2.csv:3:7: expected 3 fields \(as on line 1\), found 4'
-  printf 'a,b,y\n1,2,3\n4,x5,6\n' > notnum.csv;     bad notnum.csv '^notnum.csv:3:3: not a number: "x5"'
+  printf 'a,b,y\n1,2,3\n4,5\n' > fields.csv;        bad fields.csv '^fields.csv:3: expected 3 fields \(as on line 1\), found 2$'
+  printf 'a,b,y\n1,2,3\n4,5,6,7\n' > fields2.csv;   bad fields2.csv '^fields2.csv:3: expected 3 fields \(as on line 1\), found 4$'
+  printf 'a,b,y\n1,2,3\n4,x5,6\n' > notnum.csv;     bad notnum.csv '^notnum.csv:3: column 2 \("b"\): not a number: "x5"$'
   printf 'a,b,y\n1,2,3\n4,1,5\n' > ok.csv
-  printf 'a,b,y\n1,2,3\n4,,6\n' > empty_field.csv;  bad empty_field.csv '^empty_field.csv:3:3: empty field'
-  printf 'a,b,y\n1,2,3\n4,5,NaN\n' > nan.csv;       bad nan.csv '^nan.csv:3:5: NaN and Inf are not allowed: "NaN"'
-  printf 'a,b,y\n1,-inf,3\n' > inf.csv;             bad inf.csv '^inf.csv:2:3: NaN and Inf are not allowed: "-inf"'
-  printf 'a,b,y\n1,2,1e999\n' > huge.csv;           bad huge.csv '^huge.csv:2:5: number too large'
-  printf '1,2,3\nnan,5,6\n' > nan2.csv;             bad nan2.csv '^nan2.csv:2:1: NaN and Inf'
-  printf 'nan,2,3\n4,5,6\n' > nan_first.csv;        bad nan_first.csv '^nan_first.csv:1:1: NaN and Inf'
-  : > empty.csv;                                    bad empty.csv '^empty.csv:1:1: empty file'
-  printf '\n\n  \r\n' > blank.csv;                  bad blank.csv '^blank.csv:1:1: empty file'
-  printf 'a,b,y\n' > hdr.csv;                       bad hdr.csv '^hdr.csv:2:1: no data rows after the header'
-  printf 'a,b,y\n\n\n' > hdr2.csv;                  bad hdr2.csv '^hdr2.csv:2:1: no data rows'
-  printf 'a,b,y\n1,2,3\n\n4,5,6\n' > gap.csv;       bad gap.csv '^gap.csv:3:1: empty line in the middle'
-  printf 'a,b,y\n1,"2,3\n' > quote.csv;             bad quote.csv '^quote.csv:2:3: unterminated quoted field'
-  printf 'a,b,y\n1,"2"x,3\n' > quote2.csv;          bad quote2.csv '^quote2.csv:2:6: unexpected character after a closing quote'
-  printf 'a,a,y\n1,2,3\n' > dup.csv;                bad dup.csv '^dup.csv:1:3: duplicate column name "a"'
-  printf 'a,b,y\n1,2.5.1,3\n' > dots.csv;           bad dots.csv '^dots.csv:2:3: not a number: "2.5.1"'
-  printf 'a,b,y\n1,2;5,3\n' > semi.csv;             bad semi.csv '^semi.csv:2:3: not a number: "2;5"'
-  printf 'a,b,y\n1,0x10,3\n' > hex.csv;             bad hex.csv '^hex.csv:2:3: not a number: "0x10"'
+  printf 'a,b,y\n1,2,3\n4,,6\n' > empty_field.csv;  bad empty_field.csv '^empty_field.csv:3: column 2 \("b"\): missing value \(empty field\); --missing skip drops such rows$'
+  printf 'a,b,y\n1,2,3\n4,5,NaN\n' > nan.csv;       bad nan.csv '^nan.csv:3: column 3 \("y"\): missing value "NaN"; --missing skip'
+  printf 'a,b,y\n1,-inf,3\n' > inf.csv;             bad inf.csv '^inf.csv:2: column 2 \("b"\): not a finite number: "-inf"$'
+  printf 'a,b,y\n1,2,1e999\n' > huge.csv;           bad huge.csv '^huge.csv:2: column 3 \("y"\): number too large'
+  printf '1,2,3\nnan,5,6\n' > nan2.csv;             bad nan2.csv '^nan2.csv:2: column 1: missing value "nan"'
+  printf 'nan,2,3\n4,5,6\n' > nan_first.csv;        bad nan_first.csv '^nan_first.csv:1: column 1: missing value "nan"'
+  : > empty.csv;                                    bad empty.csv '^empty.csv: empty file'
+  printf '\n\n  \r\n' > blank.csv;                  bad blank.csv '^blank.csv: empty file'
+  printf 'a,b,y\n' > hdr.csv;                       bad hdr.csv '^hdr.csv: no data rows after the header$'
+  printf 'a,b,y\n\n\n' > hdr2.csv;                  bad hdr2.csv '^hdr2.csv: no data rows'
+  printf 'a,b,y\n1,2,3\n\n4,5,6\n' > gap.csv;       bad gap.csv '^gap.csv:3: empty line in the middle'
+  printf 'a,b,y\n1,"2,3\n' > quote.csv;             bad quote.csv '^quote.csv:2: column 2 \("b"\): unterminated quoted field'
+  printf 'a,b,y\n1,"2"x,3\n' > quote2.csv;          bad quote2.csv '^quote2.csv:2: column 2 \("b"\): unexpected character after a closing quote'
+  printf 'a,a,y\n1,2,3\n' > dup.csv;                bad dup.csv '^dup.csv:1: column 2 \("a"\): duplicate column name "a" \(columns 1 and 2\)'
+  printf 'a,b,y\n1,2.5.1,3\n' > dots.csv;           bad dots.csv '^dots.csv:2: column 2 \("b"\): not a number: "2.5.1"'
+  printf 'a,b,y\n1,2;5,3\n' > semi.csv;             bad semi.csv '^semi.csv:2: column 2 \("b"\): not a number: "2;5" \(is .;. the field separator\?  --delimiter sets it\)'
+  printf 'a,b,y\n1,0x10,3\n' > hex.csv;             bad hex.csv '^hex.csv:2: column 2 \("b"\): not a number: "0x10"'
   printf 'a,b,y\n1,2,3\n' > one.csv
-  bad data.csv '^data.csv:1:1: target column "z" does not exist; the columns are: a, b, y' -t z
-  bad data.csv '^data.csv:1:1: target column 9 does not exist: the data has 3 columns' -t 9
-  bad data.csv '^data.csv:1:1: no input columns left' -t a,b,y
-  bad data.csv '^data.csv:227:1: only 180 training rows after the validation split, fewer than --batch 200' --batch 200
-  bad one.csv '^one.csv:3:1: only 1 data rows: --val 0.2 leaves no validation rows'
-  bad one.csv '^one.csv:3:1: only 1 training rows, fewer than --batch 2' --val 0 --batch 2
+  bad data.csv '^mlp2: data.csv: target column "z" does not exist; the columns are: a, b, y' -t z
+  bad data.csv '^mlp2: data.csv: target column 9 does not exist: the data has 3 columns' -t 9
+  bad data.csv '^mlp2: data.csv: no input columns left' -t a,b,y
+  bad data.csv '^mlp2: data.csv: only 180 training rows after the validation split, fewer than --batch 200$' --batch 200
+  bad one.csv '^mlp2: one.csv: only 1 data rows: --val 0.2 leaves no validation rows'
+  bad one.csv '^mlp2: one.csv: only 1 training rows, fewer than --batch 2' --val 0 --batch 2
   printf 'a,b\n1,2\n' > val_bad.csv
-  bad data.csv '^val_bad.csv:1:1: no column named "y"' --val-data val_bad.csv
+  bad data.csv '^mlp2: val_bad.csv: no column named "y"' --val-data val_bad.csv
   printf 'a,b,y\n1,2,zz\n' > val_bad2.csv
-  bad data.csv '^val_bad2.csv:2:5: not a number: "zz"' --val-data val_bad2.csv
+  bad data.csv '^val_bad2.csv:2: column 3 \("y"\): not a number: "zz"' --val-data val_bad2.csv
   # --header makes a numeric first row a header; --no-header makes a text row data
   printf '1,2,3\n4,5,6\n7,8,9\n' > nums.csv
   expect 3 mlp2 train nums.csv --header --val 0 -o m.mlp2 -t 7; has err.txt 'nums.csv:1:1: target column "7" does not exist|target column 7 does not exist'
-  expect 3 mlp2 train data.csv --no-header -o m.mlp2; has err.txt '^data.csv:1:1: not a number: "a"'
+  expect 3 mlp2 train data.csv --no-header -o m.mlp2; has err.txt '^data.csv:1: column 1: not a number: "a"'
   # I/O errors: exit 4
   expect 4 mlp2 train no-such-file.csv -o m.mlp2; has err.txt '^mlp2: no-such-file.csv: cannot open'
   expect 4 mlp2 train data.csv -o no/such/dir/m.mlp2; has err.txt 'no/such/dir/m.mlp2: cannot write there'
@@ -384,8 +384,8 @@ case_atomic_signal() {
 # not a header.
 case_header_empty() {
   printf '1,,3\n4,5,6\n7,8,9\n1,2,3\n4,4,4\n5,5,5\n' > e.csv
-  expect 3 mlp2 train e.csv -o m.mlp2; has err.txt '^e.csv:1:3: empty field'
-  expect 3 mlp2 train e.csv -o m.mlp2 --no-header; has err.txt '^e.csv:1:3: empty field'
+  expect 3 mlp2 train e.csv -o m.mlp2; has err.txt '^e.csv:1: column 2: missing value \(empty field\)'
+  expect 3 mlp2 train e.csv -o m.mlp2 --no-header; has err.txt '^e.csv:1: column 2: missing value \(empty field\)'
   # a header with an empty name is still a header
   printf 'a,,y\n1,2,3\n4,5,6\n7,8,9\n1,2,3\n4,4,4\n' > h.csv
   expect 0 mlp2 train h.csv -o m.mlp2 --epochs 5 -q
@@ -534,6 +534,190 @@ case_no_silent() {
   # the same options where they do have an effect are fine
   expect 0 mlp2 train data.csv -o m2.mlp2 --epochs 5 --optim momentum --momentum 0.2 --lr-step 2 --lr-gamma 0.3 \
     --min-delta 0.001 -q
+}
+
+# --ignore in every command; eval and predict read only the model's columns
+# (by header name) whatever the others hold; predict --keep copies columns.
+case_columns() {
+  make_data
+  # an ID and a text column around the data
+  awk -F, 'NR == 1 { print "id," $1 ",species," $2 "," $3; next }
+    { printf "\"r%d,x\",%s,%s,%s,%s\n", NR - 1, $1, (NR % 2 ? "setosa" : "virginica"), $2, $3 }' data.csv > messy.csv
+  expect 0 mlp2 train data.csv -o base.mlp2 --epochs 30 -q
+  cp base.mlp2 orig.mlp2
+  expect 3 mlp2 train messy.csv -o base.mlp2 --epochs 30 -q
+  has err.txt '^messy.csv:2: column 1 \("id"\): not a number: "r1,x"$'
+  cmp orig.mlp2 base.mlp2 || fail "a failed run changed the model"
+  # by name and by index: the same columns, the same network as without them
+  expect 0 mlp2 train messy.csv -o m1.mlp2 --epochs 30 -q --ignore id,species
+  expect 0 mlp2 train messy.csv -o m2.mlp2 --epochs 30 -q --ignore 1 --ignore 3
+  expect 0 mlp2 predict -m base.mlp2 data.csv -o want.csv
+  for m in m1 m2; do
+    expect 0 mlp2 predict -m $m.mlp2 data.csv -o got.csv; cmp want.csv got.csv || fail "$m: --ignore changed the training"
+  done
+  expect 0 mlp2 info m2.mlp2; has out.txt '^  input +a +1 '; has out.txt '^  target +y +3 '
+  expect 3 mlp2 train messy.csv -o m3.mlp2 --ignore id,species,zz
+  has err.txt '^mlp2: messy.csv: --ignore: no column named "zz"$'
+  expect 3 mlp2 train messy.csv -o m3.mlp2 --ignore 1,3,9; has err.txt '^mlp2: messy.csv: --ignore 9: no such column \(the data has 5\)$'
+  expect 2 mlp2 train messy.csv -o m3.mlp2 --ignore 'id,,x'; has err.txt "bad --ignore list 'id,,x'"
+  # -t N counts the file's fields, also with columns ignored
+  expect 0 mlp2 train messy.csv -o m4.mlp2 --epochs 5 -q --ignore id,species -t 4
+  expect 0 mlp2 info m4.mlp2; has out.txt '^  target +b '
+  # eval and predict skip the columns the model does not use, whatever they hold
+  expect 0 mlp2 predict -m base.mlp2 messy.csv; cmp want.csv out.txt || fail "predict on messy.csv"
+  expect 0 mlp2 eval -m base.mlp2 data.csv; cp out.txt eval_want.txt
+  expect 0 mlp2 eval -m base.mlp2 messy.csv
+  diff <(tail -n +2 eval_want.txt) <(tail -n +2 out.txt) || fail "eval on messy.csv"
+  # --keep: the ID as it was (quoted again), before the predictions
+  expect 0 mlp2 predict -m base.mlp2 messy.csv --keep id -o kept.csv
+  [[ $(head -1 kept.csv) == 'id,y' ]] || fail "--keep header: $(head -1 kept.csv)"
+  [[ $(sed -n 2p kept.csv) == "\"r1,x\",$(sed -n 2p want.csv)" ]] || fail "--keep row: $(sed -n 2p kept.csv)"
+  [[ $(wc -l < kept.csv) == $(wc -l < messy.csv) ]] || fail "--keep row count"
+  # keeping an input column: copied as text, still used as a number
+  expect 0 mlp2 predict -m base.mlp2 messy.csv -k 2,id
+  [[ $(head -1 out.txt) == 'id,a,y' ]] || fail "--keep a: $(head -1 out.txt)"
+  cut -d, -f4 --complement out.txt > /dev/null
+  expect 3 mlp2 predict -m base.mlp2 messy.csv --keep nope; has err.txt '^mlp2: messy.csv: --keep: no column named "nope"$'
+  # --ignore in eval/predict: an unused column is fine, a needed one is missing
+  expect 0 mlp2 predict -m base.mlp2 messy.csv --ignore species; cmp want.csv out.txt
+  expect 3 mlp2 predict -m base.mlp2 messy.csv --ignore a
+  has err.txt '^mlp2: messy.csv: no input column named "a" \(the model needs: "a", "b"\)$'
+}
+
+# The separator: detected among comma, semicolon and tab (and said so), or
+# given; a "not a number" that holds another separator says so.
+case_delimiters() {
+  make_data
+  tr , ';' < data.csv > semi.csv; tr , '\t' < data.csv > tab.csv; tr , '|' < data.csv > pipe.csv
+  expect 0 mlp2 train data.csv -o m.mlp2 --epochs 30 -q
+  expect 0 mlp2 predict -m m.mlp2 data.csv -o want.csv
+  for f in semi tab; do
+    expect 0 mlp2 train $f.csv -o $f.mlp2 --epochs 30 -q
+    expect 0 mlp2 predict -m $f.mlp2 data.csv -o got.csv; cmp want.csv got.csv || fail "$f.csv trains differently"
+    expect 0 mlp2 predict -m m.mlp2 $f.csv -o got.csv; cmp want.csv got.csv || fail "$f.csv predicts differently"
+  done
+  has err.txt "^mlp2: tab.csv: fields separated by tab \(detected; --delimiter sets it\)$"
+  expect 0 mlp2 eval -m m.mlp2 semi.csv; has err.txt "^mlp2: semi.csv: fields separated by ';' \(detected; --delimiter sets it\)$"
+  expect 0 mlp2 predict -m m.mlp2 data.csv; [[ ! -s err.txt ]] || fail "a comma file gave a note: $(cat err.txt)"
+  expect 0 mlp2 predict -m m.mlp2 semi.csv -d ';'; [[ ! -s err.txt ]] || fail "a given separator gave a note"
+  expect 0 mlp2 predict -m m.mlp2 pipe.csv --delimiter '|'; cmp want.csv out.txt || fail "--delimiter '|'"
+  expect 0 mlp2 predict -m m.mlp2 tab.csv --delimiter tab; cmp want.csv out.txt || fail "--delimiter tab"
+  cp m.mlp2 orig.mlp2
+  expect 3 mlp2 train semi.csv -o m.mlp2 --delimiter ,
+  has err.txt "^semi.csv:2: column 1 \(\"a;b;y\"\): not a number: \"0;0;0\" \(is ';' the field separator\?  --delimiter sets it\)$"
+  cmp orig.mlp2 m.mlp2 || fail "a failed run changed the model"
+  expect 2 mlp2 train data.csv -o m.mlp2 --delimiter ab; has err.txt "invalid --delimiter 'ab'"
+  expect 2 mlp2 eval -m m.mlp2 data.csv --delimiter '"'; has err.txt "invalid --delimiter"
+}
+
+# --missing error (default) names the option; --missing skip drops the rows
+# and counts them: the same as deleting them by hand.
+case_missing() {
+  make_data
+  awk -F, 'BEGIN { OFS = "," } NR == 4 { $3 = "" } NR == 9 { $1 = "NA" } NR == 20 { $2 = "?" } { print }' data.csv > miss.csv
+  awk -F, 'NR != 4 && NR != 9 && NR != 20' data.csv > clean.csv
+  expect 0 mlp2 train clean.csv -o m.mlp2 --epochs 30 -q
+  cp m.mlp2 orig.mlp2
+  expect 3 mlp2 train miss.csv -o m.mlp2 --epochs 30 -q
+  has err.txt '^miss.csv:4: column 3 \("y"\): missing value \(empty field\); --missing skip drops such rows$'
+  cmp orig.mlp2 m.mlp2 || fail "a failed run changed the model"
+  expect 0 mlp2 train miss.csv -o skip.mlp2 --epochs 30 --missing skip -q
+  has out.txt '^rows dropped for a missing value \(--missing skip\): 3 of miss.csv$'
+  has err.txt '^mlp2: miss.csv: 3 rows with a missing value dropped \(--missing skip\), 222 left$'
+  expect 0 mlp2 predict -m m.mlp2 data.csv -o want.csv
+  expect 0 mlp2 predict -m skip.mlp2 data.csv -o got.csv; cmp want.csv got.csv || fail "skip differs from deleting the rows"
+  expect 0 mlp2 eval -m m.mlp2 miss.csv --missing skip; has out.txt '^m.mlp2 on miss.csv \(222 rows; 3 dropped for a missing value\):$'
+  expect 3 mlp2 eval -m m.mlp2 miss.csv; has err.txt '^miss.csv:4: column 3 \("y"\): missing value'
+  # predict does not read the targets: only the rows with a missing input go
+  expect 0 mlp2 predict -m m.mlp2 miss.csv --missing skip -o p.csv
+  [[ $(wc -l < p.csv) == 224 ]] || fail "predict --missing skip kept $(wc -l < p.csv) lines"
+  expect 2 mlp2 train miss.csv -o m.mlp2 --missing drop; has err.txt "invalid --missing 'drop' \(error or skip\)"
+  printf 'a,b\n1,\n,2\n' > allmiss.csv
+  expect 3 mlp2 train allmiss.csv -o m.mlp2 --missing skip; has err.txt '^allmiss.csv: no data rows left: all 2 have a missing value$'
+}
+
+# A model from standard input, wherever a model is read.
+case_model_stdin() {
+  make_data
+  expect 0 mlp2 train data.csv -o m.mlp2 --epochs 30 -q
+  expect 0 mlp2 info m.mlp2; tail -n +2 out.txt > want.txt
+  cat m.mlp2 | expect 0 mlp2 info -; tail -n +2 out.txt > got.txt
+  diff want.txt got.txt || fail "info - differs"; has out.txt '^model: +<stdin>$'
+  expect 0 mlp2 predict -m m.mlp2 data.csv -o want.csv
+  expect 0 mlp2 predict -m - data.csv < m.mlp2; cmp want.csv out.txt || fail "predict -m -"
+  expect 0 mlp2 eval -m m.mlp2 data.csv; tail -n +2 out.txt > want.txt
+  expect 0 mlp2 eval -m - data.csv < m.mlp2; tail -n +2 out.txt > got.txt; diff want.txt got.txt || fail "eval -m -"
+  expect 2 mlp2 predict -m - - < m.mlp2; has err.txt 'cannot both come from standard input'
+  printf 'junk' | expect 3 mlp2 info -; has err.txt '^mlp2: <stdin>: not a usable model file: malformed model file$'
+  expect 3 mlp2 info - < /dev/null; has err.txt '^mlp2: <stdin>: not a usable model file'
+}
+
+# eval --json / --csv and info --json: strict JSON, full precision, names as
+# they are.
+case_machine_output() {
+  awk 'BEGIN { print "a,b,\"my target\",z";
+    for (i = 0; i < 15; i++) for (j = 0; j < 15; j++) { a = i / 14; b = j / 14;
+      printf "%.17g,%.17g,%.17g,%.17g\n", a, b, sin(3*a) + 0.5*b*b - 0.3*a*b, cos(a + b) } }' > d.csv
+  expect 0 mlp2 train d.csv -t 'my target,z' -o m.mlp2 --epochs 60 --val 0 --hidden 5 -q
+  expect 0 mlp2 predict -m m.mlp2 d.csv -o p.csv
+  expect 0 mlp2 eval -m m.mlp2 d.csv --json; cp out.txt e.json
+  "$JSON_QUERY" e.json > /dev/null || fail "eval --json is not strict JSON"
+  [[ $("$JSON_QUERY" e.json targets/0/name) == 'my target' ]] || fail "name with a space"
+  [[ $("$JSON_QUERY" e.json rows) == 225 && $("$JSON_QUERY" e.json rows_dropped) == 0 ]] || fail "rows"
+  # MSE and R^2 of the first target, from the predictions, against the JSON
+  local got want
+  got=$("$JSON_QUERY" e.json targets/0/metrics/mse targets/0/metrics/r2 | paste -sd' ')
+  want=$(paste -d, d.csv p.csv | awk -F, 'NR > 1 { d = $5 - $3; s += d * d; y[NR] = $3; m += $3; n++ }
+    END { m /= n; for (i in y) t += (y[i] - m) ^ 2; printf "%.17g %.17g", s / n, 1 - s / t }')
+  awk -v g="$got" -v w="$want" 'BEGIN { split(g, a, " "); split(w, b, " ");
+    for (i = 1; i <= 2; i++) if ((a[i] - b[i]) ^ 2 > (1e-12 * b[i]) ^ 2) exit 1 }' || fail "JSON $got, computed $want"
+  # more digits than the table's 6
+  [[ $(awk -v x="$(echo "$got" | cut -d' ' -f1)" 'BEGIN { print length(x) }') -gt 9 ]] || fail "JSON number rounded: $got"
+  expect 0 mlp2 eval -m m.mlp2 d.csv --csv
+  [[ $(head -1 out.txt) == target,mse,rmse,mae,r2 ]] || fail "CSV header"
+  [[ $(wc -l < out.txt) == 3 ]] || fail "CSV: one row per target"
+  awk -F, -v j="$("$JSON_QUERY" e.json targets/1/metrics/r2)" 'NR == 3 { exit !($1 == "z" && $5 == j) }' out.txt ||
+    fail "CSV r2 of z differs from the JSON"
+  has out.txt '^my target,'
+  expect 2 mlp2 eval -m m.mlp2 d.csv --csv --json; has err.txt 'cannot be used together'
+  # info --json: sizes, names, and the scaling in full precision (the column's
+  # mean, computed here)
+  expect 0 mlp2 info m.mlp2 --json; cp out.txt i.json
+  "$JSON_QUERY" i.json > /dev/null || fail "info --json is not strict JSON"
+  [[ $("$JSON_QUERY" i.json network/inputs network/hidden network/outputs network/parameters | paste -sd' ') == "2 5 2 27" ]] ||
+    fail "network sizes"
+  [[ $("$JSON_QUERY" i.json columns/targets/0/name) == 'my target' ]] || fail "target name"
+  got=$("$JSON_QUERY" i.json columns/targets/1/mean)
+  want=$(awk -F, 'NR > 1 { s += $4; n++ } END { printf "%.17g", s / n }' d.csv)
+  awk -v g="$got" -v w="$want" 'BEGIN { exit !((g - w) ^ 2 <= (1e-14 * w) ^ 2) }' || fail "mean $got, computed $want"
+  [[ $("$JSON_QUERY" i.json settings/keep settings/stop | paste -sd' ') == "last epochs" ]] || fail "settings"
+  [[ $("$JSON_QUERY" i.json sections) == '[2]' ]] || fail "sections"
+}
+
+# Honest names: only what the model holds, section names escaped, the loss
+# labelled as what it is.
+case_honest_names() {
+  "$MAKE_LIB_MODEL" lib.mlp2
+  expect 0 mlp2 info lib.mlp2
+  has out.txt '^columns: +none stored \(a model made with the library'
+  grep -q 'c1\|found by position\|mean' out.txt && fail "info invented columns: $(cat out.txt)"
+  has out.txt '^training settings: none stored$'
+  grep -q $'\x1b' out.txt && fail "a control byte reached the output"
+  has out.txt 'notes\\x1b\[2J\\x07 \(2 bytes\)'
+  expect 0 mlp2 info lib.mlp2 --json; cp out.txt l.json
+  "$JSON_QUERY" l.json > /dev/null || fail "info --json of a library model"
+  [[ $("$JSON_QUERY" l.json columns settings | paste -sd' ') == "null null" ]] || fail "columns and settings"
+  has l.json '"name": "notes\\u001b\[2J\\u0007"'
+  # a library-made model still predicts, by position
+  printf '1,2\n3,4\n' > in.csv
+  expect 0 mlp2 predict -m lib.mlp2 in.csv; [[ $(head -1 out.txt) == c3 && $(wc -l < out.txt) == 3 ]] || fail "predict"
+  expect 0 mlp2 train --help
+  has out.txt "half the sum over the targets of each"; has out.txt "target's mean squared error"
+  make_data
+  expect 0 mlp2 train data.csv -o m.mlp2 --epochs 5 -q --plot c.svg
+  has c.svg 'loss: ½ × sum over targets of MSE, standardised \(log scale\)'
+  grep -q '½ mean squared error' c.svg && fail "the old label"
+  true
 }
 
 "case_$CASE"

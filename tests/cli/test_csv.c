@@ -63,18 +63,20 @@ static void test_header_detection(void **state)
     assert_int_equal(parse("x,2\n3,4\n", CSV_HEADER_NO, &t, &e), CSV_ENOTNUM);
     assert_int_equal(e.line, 1);
 
-    /* a first row of numbers and NaN is data with a NaN, not a header */
-    assert_int_equal(parse("1,NaN\n3,4\n", CSV_HEADER_AUTO, &t, &e), CSV_ENONFINITE);
+    /* a first row of numbers and NaN is data with a missing value, not a header */
+    assert_int_equal(parse("1,NaN\n3,4\n", CSV_HEADER_AUTO, &t, &e), CSV_EMISSING);
     assert_int_equal(e.line, 1);
     assert_int_equal(e.col, 3);
     /* an empty field does not make a numeric first row a header */
-    assert_int_equal(parse("1,,3\n4,5,6\n", CSV_HEADER_AUTO, &t, &e), CSV_ENOTNUM);
+    assert_int_equal(parse("1,,3\n4,5,6\n", CSV_HEADER_AUTO, &t, &e), CSV_EMISSING);
     assert_int_equal(e.line, 1);
     assert_int_equal(e.col, 3);
-    assert_non_null(strstr(e.msg, "empty field"));
-    assert_int_equal(parse("\" \",2\n4,5\n", CSV_HEADER_AUTO, &t, &e), CSV_ENOTNUM);
+    assert_non_null(strstr(e.msg, "missing value (empty field)"));
+    assert_int_equal(e.field, 2);
+    assert_string_equal(e.name, "");
+    assert_int_equal(parse("\" \",2\n4,5\n", CSV_HEADER_AUTO, &t, &e), CSV_EMISSING);
     assert_int_equal(e.line, 1);
-    assert_int_equal(parse(",\n4,5\n", CSV_HEADER_AUTO, &t, &e), CSV_ENOTNUM);
+    assert_int_equal(parse(",\n4,5\n", CSV_HEADER_AUTO, &t, &e), CSV_EMISSING);
     assert_int_equal(e.line, 1);
     /* an empty header name gets the positional name */
     assert_int_equal(parse("x,,z\n1,2,3\n", CSV_HEADER_AUTO, &t, &e), CSV_OK);
@@ -132,12 +134,18 @@ static void test_errors(void **state)
     expect_error("a,b\n1,2\n\"3\"\n", CSV_EFIELDS, 3, 4, "found 1");
     expect_error("a,b\n1,2,\n", CSV_EFIELDS, 2, 5, "found 3");
     expect_error("a,b\n1, x \n", CSV_ENOTNUM, 2, 4, "not a number: \"x\"");
-    expect_error("a,b\n1,\n", CSV_ENOTNUM, 2, 3, "empty field");
-    expect_error("a,b\n1,\"\"\n", CSV_ENOTNUM, 2, 3, "empty field");
+    expect_error("a,b\n1,\n", CSV_EMISSING, 2, 3, "missing value (empty field); --missing skip");
+    expect_error("a,b\n1,\"\"\n", CSV_EMISSING, 2, 3, "empty field");
+    expect_error("a,b\n1,NA\n", CSV_EMISSING, 2, 3, "missing value \"NA\"");
+    expect_error("a,b\n1,n/a\n", CSV_EMISSING, 2, 3, "missing value \"n/a\"");
+    expect_error("a,b\n1,?\n", CSV_EMISSING, 2, 3, "missing value \"?\"");
+    expect_error("a,b\n1,nan\n", CSV_EMISSING, 2, 3, "missing value \"nan\"");
+    expect_error("a,b\n1,NAN\n", CSV_EMISSING, 2, 3, "missing value");
+    expect_error("a,b\n1,NAx\n", CSV_ENOTNUM, 2, 3, "not a number: \"NAx\"");
     expect_error("a,b\n1,2,5\n", CSV_EFIELDS, 2, 5, "found 3");
-    expect_error("a,b\n1,inf\n", CSV_ENONFINITE, 2, 3, "NaN and Inf");
-    expect_error("a,b\n1,-Infinity\n", CSV_ENONFINITE, 2, 3, "NaN and Inf");
-    expect_error("a,b\n1,nan(0x1)\n", CSV_ENONFINITE, 2, 3, "NaN and Inf");
+    expect_error("a,b\n1,inf\n", CSV_ENONFINITE, 2, 3, "not a finite number");
+    expect_error("a,b\n1,-Infinity\n", CSV_ENONFINITE, 2, 3, "not a finite number");
+    expect_error("a,b\n1,nan(0x1)\n", CSV_ENONFINITE, 2, 3, "not a finite number");
     expect_error("a,b\n1,-1e309\n", CSV_ENONFINITE, 2, 3, "too large");
     expect_error("a,b\n1,\"2\n", CSV_EQUOTE, 2, 3, "unterminated");
     expect_error("a,b\n1,\"2\" 3\n", CSV_EQUOTE, 2, 7, "after a closing quote");
@@ -267,11 +275,132 @@ static void test_garbage(void **state)
     }
 }
 
+static csv_errcode parse_opt(const char *text, const csv_options *o, csv_table *t, csv_error *e)
+{
+    return csv_parse(text, strlen(text), o, t, e);
+}
+
+/* The separator: detected from the first line, or given. */
+static void test_delimiters(void **state)
+{
+    (void)state;
+    csv_table t;
+    csv_error e;
+    csv_options o = {0};
+    assert_int_equal(parse_opt("a;b;c\n1,5;2;3\n", &o, &t, &e), CSV_ENOTNUM); /* decimal comma: not a number */
+    assert_non_null(strstr(e.msg, "is ',' the field separator?"));
+    assert_int_equal(parse_opt("a;b;c\n1.5;2;3\n", &o, &t, &e), CSV_OK);
+    assert_int_equal(t.delim, ';');
+    assert_true(t.delim_detected);
+    assert_int_equal(t.cols, 3);
+    assert_true(t.data[0] == 1.5 && t.data[2] == 3);
+    csv_free(&t);
+    assert_int_equal(parse_opt("a\tb\n1\t2\n", &o, &t, &e), CSV_OK);
+    assert_int_equal(t.delim, '\t');
+    csv_free(&t);
+    /* commas inside quotes do not count; a tie goes to the comma */
+    assert_int_equal(parse_opt("\"x,y,z\";b\n1;2\n", &o, &t, &e), CSV_OK);
+    assert_int_equal(t.delim, ';');
+    csv_free(&t);
+    assert_int_equal(parse_opt("a,b;c\n1,2;3\n", &o, &t, &e), CSV_ENOTNUM);
+    assert_int_equal(e.field, 2);
+    assert_string_equal(e.name, "b;c");
+    assert_non_null(strstr(e.msg, "is ';' the field separator?"));
+    assert_int_equal(parse_opt("v\n1\n", &o, &t, &e), CSV_OK);
+    assert_int_equal(t.delim, ',');
+    csv_free(&t);
+    /* given: no detection; a file of another separator reads as one column */
+    o.delim = ',';
+    assert_int_equal(parse_opt("a;b\n1;2\n", &o, &t, &e), CSV_ENOTNUM);
+    assert_non_null(strstr(e.msg, "not a number: \"1;2\" (is ';' the field separator?"));
+    o.delim = '|';
+    assert_int_equal(parse_opt("a|b\n1|2\n", &o, &t, &e), CSV_OK);
+    assert_false(t.delim_detected);
+    assert_int_equal(t.cols, 2);
+    csv_free(&t);
+}
+
+/* Errors name the CSV field and, with a header, its column name. */
+static void test_error_fields(void **state)
+{
+    (void)state;
+    csv_table t;
+    csv_error e;
+    assert_int_equal(parse("age,sex,bmi\n1,2,3\n4,5,\n", CSV_HEADER_AUTO, &t, &e), CSV_EMISSING);
+    assert_int_equal(e.line, 3);
+    assert_int_equal(e.field, 3);
+    assert_string_equal(e.name, "bmi");
+    /* field 3 although the byte column is 10 */
+    assert_int_equal(parse("a,b,c\n11111,22222,x\n", CSV_HEADER_AUTO, &t, &e), CSV_ENOTNUM);
+    assert_int_equal(e.field, 3);
+    assert_int_equal(e.col, 13);
+    assert_int_equal(parse("a,b\n1,\"2\n", CSV_HEADER_AUTO, &t, &e), CSV_EQUOTE);
+    assert_int_equal(e.field, 2);
+    assert_int_equal(parse("a,a\n1,2\n", CSV_HEADER_AUTO, &t, &e), CSV_EHEADER);
+    assert_int_equal(e.field, 2);
+    /* not about one field */
+    assert_int_equal(parse("a,b\n1,2\n3\n", CSV_HEADER_AUTO, &t, &e), CSV_EFIELDS);
+    assert_int_equal(e.field, 0);
+}
+
+static csv_col_use pick(void *ctx, size_t index, const char *name, int has_header)
+{
+    (void)has_header;
+    (void)ctx;
+    if (strcmp(name, "id") == 0)
+        return CSV_COL_TEXT;
+    return index == 1 ? CSV_COL_SKIP : CSV_COL_NUMBER;
+}
+
+/* Columns read as numbers, skipped whatever their content, or kept as text;
+ * rows with a missing value dropped on request. */
+static void test_columns_and_missing(void **state)
+{
+    (void)state;
+    csv_table t;
+    csv_error e;
+    csv_options o = {.column_use = pick};
+    const char *text = "x,species,id,y\n1,setosa,\"a,1\",2\n3,,b2,4\n5,virginica,c3,\n7,x,d4,8\n";
+    assert_int_equal(parse_opt(text, &o, &t, &e), CSV_EMISSING);
+    assert_int_equal(e.line, 4);
+    assert_int_equal(e.field, 4);
+    assert_string_equal(e.name, "y");
+    o.missing = CSV_MISSING_SKIP;
+    assert_int_equal(parse_opt(text, &o, &t, &e), CSV_OK);
+    assert_int_equal(t.n_fields, 4);
+    assert_int_equal(t.cols, 2);
+    assert_string_equal(t.names[0], "x");
+    assert_string_equal(t.names[1], "y");
+    assert_int_equal(t.field_of[0], 0);
+    assert_int_equal(t.field_of[1], 3);
+    assert_int_equal(t.rows, 3);
+    assert_int_equal(t.skipped, 1);
+    const double want[6] = {1, 2, 3, 4, 7, 8};
+    assert_memory_equal(t.data, want, sizeof want);
+    assert_int_equal(t.n_text, 1);
+    assert_string_equal(t.text_names[0], "id");
+    assert_string_equal(t.text[0], "a,1");
+    assert_string_equal(t.text[1], "b2");
+    assert_string_equal(t.text[2], "d4");
+    assert_int_equal(t.line_of[2], 5);
+    csv_free(&t);
+    /* every row dropped */
+    assert_int_equal(parse_opt("a,b\n1,\n,2\n", &(csv_options){.missing = CSV_MISSING_SKIP}, &t, &e), CSV_EMISSING);
+    assert_non_null(strstr(e.msg, "all 2 have a missing value"));
+    /* a headerless first row with a missing value is data, and can be dropped */
+    assert_int_equal(parse_opt("1,NA\n3,4\n", &(csv_options){.missing = CSV_MISSING_SKIP}, &t, &e), CSV_OK);
+    assert_int_equal(t.rows, 1);
+    assert_true(t.data[0] == 3 && t.data[1] == 4);
+    csv_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_detection), cmocka_unit_test(test_dialects), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_numbers),          cmocka_unit_test(test_locale),   cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_delimiters),       cmocka_unit_test(test_error_fields),
+        cmocka_unit_test(test_columns_and_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
