@@ -65,49 +65,22 @@ static void escape(FILE *f, const char *s)
     }
 }
 
-static void draw(FILE *f, const double *train, const double *val, size_t n, size_t best_epoch, const char *subtitle)
+/* y grid, ticks and labels: every decade, and 2..9 within it; over more
+ * than 8 decades only every ceil(decades / 8)-th decade, without 2..9 */
+static void y_axis(FILE *f, const frame *fr)
 {
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        if (usable(train[i]))
-            lo = fmin(lo, train[i]), hi = fmax(hi, train[i]);
-        if (val && usable(val[i]))
-            lo = fmin(lo, val[i]), hi = fmax(hi, val[i]);
-    }
-    if (!(lo <= hi))
-        lo = 0.1, hi = 1; /* nothing to draw: an empty decade */
-    /* half an epoch of margin on each side: the first and last points (and a
-     * best epoch there) stay clear of the axes, and one epoch is centred */
-    frame fr = {.x0 = 0.5, .x1 = (double)(n > 0 ? n : 1) + 0.5, .ly0 = floor(log10(lo)), .ly1 = ceil(log10(hi))};
-    if (fr.ly1 <= fr.ly0)
-        fr.ly1 = fr.ly0 + 1;
-    const double x_left = LEFT, x_right = WIDTH - RIGHT, y_top = TOP, y_bottom = HEIGHT - BOTTOM;
-    const double decades = fr.ly1 - fr.ly0;
-
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n"
-               "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-            WIDTH, HEIGHT, WIDTH, HEIGHT);
-    fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"16\" font-weight=\"bold\">Learning curve</text>\n", LEFT);
-    if (subtitle) {
-        fprintf(f, "<text x=\"%d\" y=\"40\" fill=\"#555\">", LEFT);
-        escape(f, subtitle);
-        fputs("</text>\n", f);
-    }
-
-    /* y grid, ticks and labels: every decade, and 2..9 within it; over more
-     * than 8 decades only every ceil(decades / 8)-th decade, without 2..9 */
+    const double x_left = LEFT, x_right = WIDTH - RIGHT;
+    const double decades = fr->ly1 - fr->ly0;
     const int every = decades > 8 ? (int)ceil(decades / 8) : 1;
-    for (int d = (int)fr.ly0; d <= (int)fr.ly1; d++) {
+    for (int d = (int)fr->ly0; d <= (int)fr->ly1; d++) {
         if (((d % every) + every) % every != 0)
             continue;
         for (int k = 1; k <= (every > 1 ? 1 : 9); k++) {
             double v = k * pow(10, d);
             double lv = log10(v);
-            if (lv < fr.ly0 - 1e-9 || lv > fr.ly1 + 1e-9)
+            if (lv < fr->ly0 - 1e-9 || lv > fr->ly1 + 1e-9)
                 continue;
-            double y = py(&fr, v);
+            double y = py(fr, v);
             int major = k == 1, labelled = major || (decades <= 2 && (k == 2 || k == 5));
             fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\"/>\n", x_left, y, x_right,
                     y, major ? "#ccc" : "#eee");
@@ -117,37 +90,34 @@ static void draw(FILE *f, const double *train, const double *val, size_t n, size
                 fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%g</text>\n", x_left - 9, y + 4, v);
         }
     }
-    /* x ticks at 1, 2 or 5 times a power of ten */
+}
+
+/* x ticks at 1, 2 or 5 times a power of ten, the axes and their titles */
+static void x_axis_and_titles(FILE *f, const frame *fr, size_t n)
+{
+    const double x_left = LEFT, x_right = WIDTH - RIGHT, y_top = TOP, y_bottom = HEIGHT - BOTTOM;
     double step = nice_step(n > 1 ? (double)(n - 1) : 1, 8);
     if (step < 1)
         step = 1;
-    for (double e = step * ceil(fr.x0 / step); e <= fr.x1 + 1e-9; e += step) {
-        double x = px(&fr, e);
+    for (double e = step * ceil(fr->x0 / step); e <= fr->x1 + 1e-9; e += step) {
+        double x = px(fr, e);
         fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#eee\"/>\n", x, y_top, x, y_bottom);
         fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>\n", x, y_bottom, x,
                 y_bottom + 6);
         fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%.0f</text>\n", x, y_bottom + 20, e);
     }
-    /* axes and their titles */
     fprintf(f, "<path d=\"M%.2f %.2f V%.2f H%.2f\" fill=\"none\" stroke=\"black\"/>\n", x_left, y_top, y_bottom, x_right);
     fprintf(f, "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">epoch</text>\n", (x_left + x_right) / 2, HEIGHT - 15);
     fprintf(f, "<text transform=\"translate(20 %.2f) rotate(-90)\" text-anchor=\"middle\">"
                "loss: \xC2\xBD \xC3\x97 sum over targets of MSE, standardised (log scale)</text>\n",
             (y_top + y_bottom) / 2);
 
-    if (best_epoch > 0 && best_epoch <= n) {
-        double x = px(&fr, (double)best_epoch);
-        fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#2ca02c\" stroke-dasharray=\"4 3\"/>\n",
-                x, y_top, x, y_bottom);
-    }
-    series(f, &fr, train, n, "#1f77b4", "");
-    int has_val = 0;
-    for (size_t i = 0; val && i < n; i++)
-        has_val |= usable(val[i]);
-    if (has_val)
-        series(f, &fr, val, n, "#ff7f0e", " stroke-dasharray=\"6 3\"");
+}
 
-    /* legend, top right */
+/* The legend, top right: train, validation (if any), best epoch (if any). */
+static void legend(FILE *f, int has_val, size_t best_epoch, size_t n)
+{
+    const double x_right = WIDTH - RIGHT, y_top = TOP;
     int rows = 1 + has_val + (best_epoch > 0 && best_epoch <= n);
     double lx = x_right - 180, ly = y_top + 10;
     fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"170\" height=\"%d\" fill=\"white\" stroke=\"#999\"/>\n", lx, ly,
@@ -167,6 +137,53 @@ static void draw(FILE *f, const double *train, const double *val, size_t n, size
         fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#2ca02c\" stroke-dasharray=\"4 3\"/>"
                    "<text x=\"%.2f\" y=\"%.2f\">best epoch (%zu)</text>\n",
                 lx + 10, ly + 14 + 18 * r, lx + 40, ly + 14 + 18 * r, lx + 48, ly + 18 + 18 * r, best_epoch);
+}
+
+static void draw(FILE *f, const double *train, const double *val, size_t n, size_t best_epoch, const char *subtitle)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (usable(train[i]))
+            lo = fmin(lo, train[i]), hi = fmax(hi, train[i]);
+        if (val && usable(val[i]))
+            lo = fmin(lo, val[i]), hi = fmax(hi, val[i]);
+    }
+    if (!(lo <= hi))
+        lo = 0.1, hi = 1; /* nothing to draw: an empty decade */
+    /* half an epoch of margin on each side: the first and last points (and a
+     * best epoch there) stay clear of the axes, and one epoch is centred */
+    frame fr = {.x0 = 0.5, .x1 = (double)(n > 0 ? n : 1) + 0.5, .ly0 = floor(log10(lo)), .ly1 = ceil(log10(hi))};
+    if (fr.ly1 <= fr.ly0)
+        fr.ly1 = fr.ly0 + 1;
+    const double y_top = TOP, y_bottom = HEIGHT - BOTTOM;
+
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+               "font-family=\"sans-serif\" font-size=\"12\">\n"
+               "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+            WIDTH, HEIGHT, WIDTH, HEIGHT);
+    fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"16\" font-weight=\"bold\">Learning curve</text>\n", LEFT);
+    if (subtitle) {
+        fprintf(f, "<text x=\"%d\" y=\"40\" fill=\"#555\">", LEFT);
+        escape(f, subtitle);
+        fputs("</text>\n", f);
+    }
+
+    y_axis(f, &fr);
+    x_axis_and_titles(f, &fr, n);
+    if (best_epoch > 0 && best_epoch <= n) {
+        double x = px(&fr, (double)best_epoch);
+        fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#2ca02c\" stroke-dasharray=\"4 3\"/>\n",
+                x, y_top, x, y_bottom);
+    }
+    series(f, &fr, train, n, "#1f77b4", "");
+    int has_val = 0;
+    for (size_t i = 0; val && i < n; i++)
+        has_val |= usable(val[i]);
+    if (has_val)
+        series(f, &fr, val, n, "#ff7f0e", " stroke-dasharray=\"6 3\"");
+
+    legend(f, has_val, best_epoch, n);
     fputs("</svg>\n", f);
 }
 

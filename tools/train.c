@@ -320,7 +320,9 @@ static int save_outputs(const train_opts *o, train_state *s, const mlp2_train_co
         char sub[160];
         snprintf(sub, sizeof sub, "%zu-%zu-%zu network, %s, lr %s, batch %zu", s->d.n_in, o->hidden, s->d.n_out,
                  optim_name(o->optim), fmt(cfg->optim.lr), s->batch);
-        plot_ctx pc = {.p = p, .best_epoch = lowest_epoch(p, s->m_val > 0), .subtitle = sub};
+        /* the marker: the kept epoch, or (keeping the last) the lowest loss */
+        size_t best = keeps_best(o) ? rep->best_epoch : lowest_epoch(p, s->m_val > 0);
+        plot_ctx pc = {.p = p, .best_epoch = best, .subtitle = sub};
         if (write_atomic(o->plot, write_plot, &pc) == EXIT_OK && !o->quiet)
             fprintf(stderr, "mlp2: learning curve written to %s\n", o->plot);
     }
