@@ -531,6 +531,10 @@ case_no_silent() {
   no_effect '--min-delta has no effect when no epoch is compared \(--last-epoch\)' --last-epoch --min-delta 0.1
   no_effect '--min-delta has no effect when no epoch is compared \(--val 0 without --patience\)' --val 0 --min-delta 0.1
   no_effect '--log-every has no effect with --quiet' --log-every 5 -q
+  no_effect '--header and --no-header cannot be used together or twice' --header --no-header
+  expect 2 mlp2 train -o m.mlp2 --missing skip; has err.txt '^mlp2 train: --header, --no-header, --delimiter, --missing and --ignore need a DATA file$'
+  cmp orig.mlp2 m.mlp2 || fail "a usage error changed the model"
+  expect 2 mlp2 eval -m m.mlp2 data.csv --no-header --no-header; has err.txt 'cannot be used together or twice'
   # the same options where they do have an effect are fine
   expect 0 mlp2 train data.csv -o m2.mlp2 --epochs 5 --optim momentum --momentum 0.2 --lr-step 2 --lr-gamma 0.3 \
     --min-delta 0.001 -q
