@@ -163,8 +163,46 @@ MLP2_API mlp2_status mlp2_set_params(mlp2 *net, const double *theta);
  *          above INT_MAX or a buffer size overflows); MLP2_ENOMEM.
  */
 MLP2_API mlp2_status mlp2_workspace_create(mlp2_workspace **out, const mlp2 *net, size_t max_batch);
-/** NULL: no-op. */
+/** The largest thread count mlp2_workspace_create_mt accepts. */
+#define MLP2_MAX_THREADS 1024
+/**
+ * A workspace that splits every batch among n_threads threads: the calling
+ * thread and a pool of n_threads - 1 worker threads made here, kept for the
+ * workspace's life and joined by mlp2_workspace_free.  No other call makes
+ * or joins threads.  mlp2_predict, mlp2_loss_grad, mlp2_sgd_step and
+ * mlp2_train (mlp2_train_config.threads) use it.
+ *
+ * Deterministic whatever the thread count: each chunk of up to max_batch
+ * rows is cut into shards whose number depends only on the chunk's rows and
+ * net's shape (from 1 for small chunks up to 16); every shard's partial
+ * gradient goes to its own buffer and they are added in one fixed pairwise
+ * tree.  So for the same inputs and max_batch, the loss, the gradient, the
+ * predictions and every step are bit-identical for n_threads = 1, 2, 3, ...
+ * They agree with a workspace from mlp2_workspace_create up to rounding
+ * (bit-identical when a chunk is one shard).
+ *
+ * While the shards of a chunk run, OpenBLAS is held at one thread
+ * (process-wide; the count set by mlp2_set_blas_threads is put back when
+ * the last such call ends).  A chunk of a single shard runs on the calling
+ * thread with OpenBLAS's own threads as set: for small batches the workers
+ * stay idle and cost nothing.  See docs/SCALING.md for the rule and figures.
+ *
+ * Holds the memory of mlp2_workspace_create, plus, per extra thread,
+ * max_batch*(2*n_hidden + n_out) doubles, plus up to 15 partial gradients
+ * of n_params doubles (one fewer than the shards of a max_batch chunk).
+ * Like any workspace it belongs to one calling thread at a time.
+ * @param[in] n_threads  1 .. MLP2_MAX_THREADS
+ * @returns as mlp2_workspace_create, plus MLP2_EINVAL for n_threads == 0 or
+ *          above MLP2_MAX_THREADS, and MLP2_ENOMEM when a thread cannot be
+ *          made (then no thread is left running).
+ */
+MLP2_API mlp2_status mlp2_workspace_create_mt(mlp2_workspace **out, const mlp2 *net, size_t max_batch,
+                                              size_t n_threads);
+/** Free a workspace; joins its worker threads first.  NULL: no-op. */
 MLP2_API void mlp2_workspace_free(mlp2_workspace *ws);
+/** The threads a workspace computes with: n_threads of mlp2_workspace_create_mt,
+ *  1 for mlp2_workspace_create, 0 for NULL. */
+MLP2_API size_t mlp2_workspace_threads(const mlp2_workspace *ws);
 /** The max_batch a workspace was made for (0 for NULL). */
 MLP2_API size_t mlp2_workspace_max_batch(const mlp2_workspace *ws);
 
@@ -308,6 +346,9 @@ typedef struct mlp2_train_config {
     mlp2_epoch_fn on_epoch; /* may be NULL */
     void *user;             /* passed to on_epoch */
     const volatile sig_atomic_t *cancel; /* may be NULL; non-zero stops after the current batch */
+    size_t threads;         /* 0: one thread, BLAS threads as set (mlp2_workspace_create);
+                               >= 1: this many threads (mlp2_workspace_create_mt), the same
+                               bits for every count >= 1; at most MLP2_MAX_THREADS */
 } mlp2_train_config;
 
 typedef struct mlp2_train_report {
@@ -324,7 +365,8 @@ typedef struct mlp2_train_report {
 
 /**
  * Defaults: 100 epochs, batch 32, shuffle on, seed 0, Adam defaults,
- * no schedule (lr_step 0, lr_gamma 1), no early stopping, no callback.
+ * no schedule (lr_step 0, lr_gamma 1), no early stopping, no callback,
+ * threads 0.
  * The same as mlp2_train_defaults_for(MLP2_OPTIM_ADAM).
  */
 MLP2_API mlp2_train_config mlp2_train_defaults(void);
@@ -343,7 +385,7 @@ MLP2_API mlp2_train_config mlp2_train_defaults_for(mlp2_optim_kind kind);
  *                    C: "epochs", "batch_size", "lr_gamma", "min_delta",
  *                    "optim.kind", "optim.lr", "optim.weight_decay",
  *                    "optim.momentum", "optim.beta1", "optim.beta2",
- *                    "optim.eps" ("cfg" when cfg is NULL)
+ *                    "optim.eps", "threads" ("cfg" when cfg is NULL)
  * @returns MLP2_OK, or MLP2_EINVAL.
  */
 MLP2_API mlp2_status mlp2_train_config_check(const mlp2_train_config *cfg, const char **field);

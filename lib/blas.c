@@ -200,3 +200,31 @@ const char *mlp2_blas_core(void)
     const char *s = openblas_get_corename();
     return s ? s : "unknown";
 }
+
+/* ---- one BLAS thread while worker threads run (shard.c) ---------------- */
+
+/* OpenBLAS 0.3.21 has only the process-wide thread count, so the workers
+ * of every multi-threaded workspace share one hold on it: the first begin
+ * saves the count and sets 1, the last end puts the saved count back. */
+static pthread_mutex_t blas_hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static size_t blas_holders;
+static int blas_saved_threads;
+
+void mlp2__blas_single_begin(void)
+{
+    pthread_mutex_lock(&blas_hold_mu);
+    if (blas_holders++ == 0) {
+        blas_saved_threads = openblas_get_num_threads();
+        if (blas_saved_threads != 1)
+            openblas_set_num_threads(1);
+    }
+    pthread_mutex_unlock(&blas_hold_mu);
+}
+
+void mlp2__blas_single_end(void)
+{
+    pthread_mutex_lock(&blas_hold_mu);
+    if (--blas_holders == 0 && blas_saved_threads != 1)
+        openblas_set_num_threads(blas_saved_threads);
+    pthread_mutex_unlock(&blas_hold_mu);
+}

@@ -78,6 +78,7 @@ struct mlp2_workspace {
     double *D1;   /* max_batch x n_hidden: delta2 W2^T, then delta1 in place */
     double *ones; /* max_batch ones: column sums as gemv */
     double *grad; /* n_params: gradient for mlp2_sgd_step */
+    struct mlp2_shards *mt; /* threads and shards (shard.c); NULL: mlp2_workspace_create's one thread */
 };
 /* MLP2_OK when ws was made for net's shape, else MLP2_EINVAL. */
 mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net);
@@ -112,6 +113,12 @@ void mlp2__lgemm(bool transA, bool transB, size_t M, size_t N, size_t K, double 
 void mlp2__gemv_t(size_t M, size_t N, double alpha, const double *A, size_t lda, const double *x,
                   double beta, double *y);
 bool mlp2__fits_int(size_t n);
+/* Hold OpenBLAS at one thread between begin and end (nested and concurrent
+ * callers counted; the last end restores the count found by the first
+ * begin): worker threads each call BLAS, and must not each start its
+ * threads too. */
+void mlp2__blas_single_begin(void);
+void mlp2__blas_single_end(void);
 
 /* ---- kernels.c: vectorised element-wise passes -------------------------- */
 /* Bit 63 of the result is set iff x is NaN or Inf: an all-ones exponent
@@ -278,6 +285,45 @@ mlp2_status mlp2__rows_loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, 
  * MLP2_ENONFINITE (model unchanged) for a non-finite loss or update. */
 mlp2_status mlp2__rows_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                                 const double *Y, double lr, double *loss);
+
+/* One chunk of rows <= ws->max_batch rows, on the calling thread: returns
+ * sum (A2 - Y)^2 and, when grad != NULL, sets grad = beta grad + the chunk's
+ * gradient with delta2 = (A2 - Y) inv_m.  The building block of both the
+ * chunk loop below and the shards of shard.c. */
+double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X,
+                            const double *Y, double inv_m, double beta, double *grad, mlp2_path path);
+/* A2 = predictions for one chunk of rows <= ws->max_batch rows (b2 included). */
+void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X, double *A2,
+                         mlp2_path path);
+
+/* ---- pool.c: persistent worker threads ---------------------------------- */
+typedef struct mlp2_pool mlp2_pool;
+/* task: 0..n_tasks-1; thread: 0 (the caller) .. n_threads-1 */
+typedef void (*mlp2_task_fn)(void *arg, size_t task, size_t thread);
+/* n_threads - 1 workers (the caller is thread 0).  MLP2_ENOMEM when a
+ * thread cannot be made: none is left running. */
+mlp2_status mlp2__pool_create(mlp2_pool **out, size_t n_threads);
+void mlp2__pool_free(mlp2_pool *p); /* joins the workers; NULL: no-op */
+/* Run every task once, spread over the caller and the workers; returns
+ * when all are done.  One caller at a time. */
+void mlp2__pool_run(mlp2_pool *p, size_t n_tasks, mlp2_task_fn fn, void *arg);
+
+/* ---- shard.c: a batch cut into shards for the pool ---------------------- */
+typedef struct mlp2_shards mlp2_shards;
+/* Shards of a chunk of `rows` rows: from the shape and rows only. */
+size_t mlp2__shard_count(const mlp2 *net, size_t rows);
+/* Scratch for n_threads threads (sub-workspaces, partial gradients) and
+ * the pool, for the workspace ws of net's shape. */
+mlp2_status mlp2__shards_create(mlp2_shards **out, mlp2_workspace *ws, const mlp2 *net,
+                                size_t n_threads);
+void mlp2__shards_free(mlp2_shards *sh); /* NULL: no-op */
+size_t mlp2__shards_threads(const mlp2_shards *sh);
+/* As the chunk loop of pass.c, shard by shard on the pool (ws->mt != NULL):
+ * returns sum (A2 - Y)^2 over m rows, grad (if non-NULL) the gradient. */
+double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                              const double *Y, double inv_m, double *grad, mlp2_path path);
+void mlp2__sharded_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                           double *A2, mlp2_path path);
 
 /* ---- crc32c.c: CRC-32C (Castagnoli), see docs/FORMAT.md ---------------- */
 /* The CRC of data[0..n) continuing from crc (0 to start):

@@ -144,6 +144,19 @@ static bool use_small(const mlp2 *net, size_t rows, mlp2_path path)
     return path == MLP2_PATH_SMALL || (path == MLP2_PATH_AUTO && mlp2__small_path(net, rows));
 }
 
+double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X,
+                            const double *Y, double inv_m, double beta, double *grad, mlp2_path path)
+{
+    if (use_small(net, rows, path))
+        return small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
+    mlp2__forward(net, ws, rows, X, ws->A2);
+    /* A2 = Z2 + b2;  sse = ||A2 - Y||^2;  delta2 = (A2 - Y)/m, in place */
+    const double sse = mlp2__residual_delta2(rows, net->n_out, ws->A2, b2(net), Y, inv_m);
+    if (grad)
+        backward(net, ws, rows, X, beta, grad);
+    return sse;
+}
+
 /* check_grad false: the caller checks the gradient itself (mlp2_sgd_step's
  * check that theta - lr grad is finite covers it, and saves a pass over
  * the parameters, which is most of the step's time at small batches). */
@@ -156,19 +169,12 @@ static mlp2_status loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, cons
     const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
     const double inv_m = 1.0 / (double)m;
     double sse = 0.0;
-    for (size_t r0 = 0; r0 < m; r0 += mb) {
+    if (ws->mt) /* a multi-threaded workspace: shards on its pool (shard.c) */
+        sse = mlp2__sharded_sse_grad(net, ws, m, X, Y, inv_m, grad, path);
+    for (size_t r0 = 0; r0 < m && !ws->mt; r0 += mb) {
         const size_t rows = m - r0 < mb ? m - r0 : mb;
-        const double *Xc = X + r0 * ni, *Yc = Y + r0 * no;
-        const double beta = r0 == 0 ? 0.0 : 1.0;
-        if (use_small(net, rows, path)) {
-            sse += small_chunk(net, ws, rows, Xc, Yc, inv_m, beta, grad, NULL);
-            continue;
-        }
-        mlp2__forward(net, ws, rows, Xc, ws->A2);
-        /* A2 = Z2 + b2;  sse += ||A2 - Y||^2;  delta2 = (A2 - Y)/m, in place */
-        sse += mlp2__residual_delta2(rows, no, ws->A2, b2(net), Yc, inv_m);
-        if (grad)
-            backward(net, ws, rows, Xc, beta, grad);
+        sse += mlp2__chunk_sse_grad(net, ws, rows, X + r0 * ni, Y + r0 * no, inv_m,
+                                    r0 == 0 ? 0.0 : 1.0, grad, path);
     }
     const double L = 0.5 * inv_m * sse; /* L = 1/(2m) ||A2 - Y||^2 */
     if (loss)
@@ -196,6 +202,18 @@ mlp2_status mlp2__loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const
     return mlp2__loss_grad_path(net, ws, m, X, Y, loss, grad, MLP2_PATH_AUTO);
 }
 
+void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X, double *A2,
+                         mlp2_path path)
+{
+    if (use_small(net, rows, path)) {
+        small_chunk(net, ws, rows, X, NULL, 0.0, 0.0, NULL, A2);
+        return;
+    }
+    mlp2__forward(net, ws, rows, X, A2);
+    /* A2 = Z2 + b2, in place */
+    mlp2__bias_add(rows, net->n_out, A2, b2(net));
+}
+
 void mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2,
                         mlp2_path path)
 {
@@ -204,16 +222,13 @@ void mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const dou
         return;
     }
     const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
+    if (ws->mt) { /* a multi-threaded workspace: shards on its pool (shard.c) */
+        mlp2__sharded_predict(net, ws, m, X, A2, path);
+        return;
+    }
     for (size_t r0 = 0; r0 < m; r0 += mb) {
         const size_t rows = m - r0 < mb ? m - r0 : mb;
-        double *A2c = A2 + r0 * no;
-        if (use_small(net, rows, path)) {
-            small_chunk(net, ws, rows, X + r0 * ni, NULL, 0.0, 0.0, NULL, A2c);
-            continue;
-        }
-        mlp2__forward(net, ws, rows, X + r0 * ni, A2c);
-        /* A2 = Z2 + b2, in place */
-        mlp2__bias_add(rows, no, A2c, b2(net));
+        mlp2__chunk_predict(net, ws, rows, X + r0 * ni, A2 + r0 * no, path);
     }
 }
 

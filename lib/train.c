@@ -28,6 +28,7 @@ mlp2_train_config mlp2_train_defaults_for(mlp2_optim_kind kind)
         .on_epoch = NULL,
         .user = NULL,
         .cancel = NULL,
+        .threads = 0,
     };
 }
 
@@ -92,6 +93,8 @@ mlp2_status mlp2_train_config_check(const mlp2_train_config *c, const char **fie
         bad = "lr_gamma";
     else if (!(isfinite(c->min_delta) && c->min_delta >= 0.0))
         bad = "min_delta";
+    else if (c->threads > MLP2_MAX_THREADS)
+        bad = "threads";
     else
         bad = optim_field(&c->optim);
     if (field)
@@ -116,7 +119,10 @@ static mlp2_status run_alloc(run_mem *r, const mlp2 *net, const mlp2_train_confi
         return st;
     /* validation goes through the same workspace in chunks of its rows */
     const size_t val_rows = m_val < 1024 ? m_val : 1024;
-    st = mlp2_workspace_create(&r->ws, net, batch > val_rows ? batch : val_rows);
+    const size_t ws_rows = batch > val_rows ? batch : val_rows;
+    /* threads >= 1: the batches are split among a pool made here, once */
+    st = cfg->threads >= 1 ? mlp2_workspace_create_mt(&r->ws, net, ws_rows, cfg->threads)
+                           : mlp2_workspace_create(&r->ws, net, ws_rows);
     if (st != MLP2_OK)
         return st;
     size_t nx = 0, ny = 0, nb = 0, total;

@@ -33,6 +33,7 @@ mlp2_status mlp2_workspace_create(mlp2_workspace **out, const mlp2 *net, size_t 
         .A2 = block + 2 * nh,
         .ones = block + 2 * nh + no,
         .grad = block + 2 * nh + no + max_batch,
+        .mt = NULL,
     };
     for (size_t i = 0; i < max_batch; i++)
         ws->ones[i] = 1.0;
@@ -40,10 +41,35 @@ mlp2_status mlp2_workspace_create(mlp2_workspace **out, const mlp2 *net, size_t 
     return MLP2_OK;
 }
 
+mlp2_status mlp2_workspace_create_mt(mlp2_workspace **out, const mlp2 *net, size_t max_batch,
+                                     size_t n_threads)
+{
+    if (!out || !net || max_batch == 0 || n_threads == 0 || n_threads > MLP2_MAX_THREADS)
+        return MLP2_FAIL(MLP2_EINVAL);
+    mlp2_workspace *ws;
+    mlp2_status st = mlp2_workspace_create(&ws, net, max_batch);
+    if (st != MLP2_OK)
+        return st;
+    /* the threads and their scratch (shard.c): even one thread takes the
+     * sharded path, so that 1 and N threads give the same bits */
+    if ((st = mlp2__shards_create(&ws->mt, ws, net, n_threads)) != MLP2_OK) {
+        mlp2_workspace_free(ws);
+        return st;
+    }
+    *out = ws;
+    return MLP2_OK;
+}
+
+size_t mlp2_workspace_threads(const mlp2_workspace *ws)
+{
+    return !ws ? 0 : ws->mt ? mlp2__shards_threads(ws->mt) : 1;
+}
+
 void mlp2_workspace_free(mlp2_workspace *ws)
 {
     if (!ws)
         return;
+    mlp2__shards_free(ws->mt); /* joins the threads first */
     mlp2__free(ws->A1); /* the start of the block */
     mlp2__free(ws);
 }

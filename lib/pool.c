@@ -1,0 +1,209 @@
+/* pool.c - a persistent pool of worker threads, made with a multi-threaded
+ * workspace and joined when it is freed.  No call creates a thread.
+ *
+ * A job is n_tasks independent tasks, taken in any order by whichever
+ * thread is free (an atomic counter): the calling thread takes part as
+ * thread 0, the workers are threads 1..n_threads-1, and mlp2__pool_run
+ * returns when every task is done and every worker has checked out of the
+ * job.  The thread a task runs on only picks which scratch it uses: what a
+ * task computes depends on the task index alone, so the results never
+ * depend on the number of threads or on the schedule (shard.c relies on it).
+ *
+ * Handing a job over costs a futex wake when a worker sleeps (several
+ * microseconds, more on a loaded machine), so a worker that has just
+ * finished a job spins for a short while (POOL_SPIN polls) before it
+ * sleeps: the training loop's next step usually comes within that window.
+ * The caller spins the same way while it waits for the workers.
+ */
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+/* Polls of a spinning thread before it sleeps: with PAUSE at about 40 ns
+ * (Skylake and later), 2000 polls are about 80 us. */
+#define POOL_SPIN 2000
+
+struct mlp2_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t wake;   /* workers sleep here between jobs */
+    pthread_cond_t done;   /* the caller sleeps here until the workers check out */
+    size_t n_threads;      /* the caller plus the workers */
+    size_t n_started;      /* workers running (== n_threads - 1 once made) */
+    pthread_t *threads;    /* n_threads - 1 */
+    atomic_ulong gen;      /* job number; a worker runs each job once */
+    atomic_bool stop;      /* set (before gen moves on) to make the workers return */
+    /* the current job: written by the caller before gen moves on, read by
+     * the workers after they see the new gen (release/acquire) */
+    mlp2_task_fn fn;
+    void *arg;
+    size_t n_tasks;
+    atomic_size_t next;    /* the next task to take */
+    atomic_size_t active;  /* workers still inside the current job */
+};
+
+typedef struct {
+    mlp2_pool *pool;
+    size_t index; /* 1..n_threads-1 */
+} worker_arg;
+
+/* Take tasks until none is left. */
+static void run_tasks(mlp2_pool *p, size_t thread)
+{
+    for (;;) {
+        const size_t t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (t >= p->n_tasks)
+            return;
+        p->fn(p->arg, t, thread);
+    }
+}
+
+/* Wait until gen differs from seen: spin first, then sleep. */
+static unsigned long wait_job(mlp2_pool *p, unsigned long seen)
+{
+    unsigned long g;
+    for (int i = 0; i < POOL_SPIN; i++) {
+        if ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) != seen)
+            return g;
+        CPU_RELAX();
+    }
+    pthread_mutex_lock(&p->mu);
+    while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen)
+        pthread_cond_wait(&p->wake, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    return g;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_arg *w = arg;
+    mlp2_pool *p = w->pool;
+    const size_t index = w->index;
+    unsigned long seen = 0;
+    for (;;) {
+        seen = wait_job(p, seen);
+        if (atomic_load_explicit(&p->stop, memory_order_acquire))
+            return NULL;
+        run_tasks(p, index);
+        /* the last worker out wakes the caller (under the lock, so the
+         * caller cannot miss it between its check and its wait) */
+        if (atomic_fetch_sub_explicit(&p->active, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+/* Stop and join the workers that were started. */
+static void stop_workers(mlp2_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    atomic_store_explicit(&p->stop, true, memory_order_release);
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_acq_rel);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < p->n_started; i++)
+        pthread_join(p->threads[i], NULL);
+    p->n_started = 0;
+}
+
+mlp2_status mlp2__pool_create(mlp2_pool **out, size_t n_threads)
+{
+    if (n_threads < 1)
+        return MLP2_FAIL(MLP2_EINVAL);
+    const size_t n_workers = n_threads - 1;
+    /* one block: the pool | its worker_args | its pthread_t's */
+    size_t bytes = sizeof(mlp2_pool), wa, th;
+    if (!mlp2__mul(n_workers, sizeof(worker_arg), &wa) || !mlp2__mul(n_workers, sizeof(pthread_t), &th) ||
+        !mlp2__add(bytes, wa, &bytes) || !mlp2__add(bytes, th, &bytes))
+        return MLP2_FAIL(MLP2_ERANGE);
+    mlp2_pool *p = mlp2__alloc(bytes);
+    if (!p)
+        return MLP2_FAIL(MLP2_ENOMEM);
+    worker_arg *args = (worker_arg *)(void *)(p + 1);
+    *p = (mlp2_pool){.n_threads = n_threads, .threads = (pthread_t *)(void *)(args + n_workers)};
+    atomic_init(&p->gen, 0);
+    atomic_init(&p->stop, false);
+    atomic_init(&p->next, 0);
+    atomic_init(&p->active, 0);
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        mlp2__free(p);
+        return MLP2_FAIL(MLP2_ENOMEM);
+    }
+    if (pthread_cond_init(&p->wake, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        mlp2__free(p);
+        return MLP2_FAIL(MLP2_ENOMEM);
+    }
+    if (pthread_cond_init(&p->done, NULL) != 0) {
+        pthread_cond_destroy(&p->wake);
+        pthread_mutex_destroy(&p->mu);
+        mlp2__free(p);
+        return MLP2_FAIL(MLP2_ENOMEM);
+    }
+    for (size_t i = 0; i < n_workers; i++) {
+        args[i] = (worker_arg){.pool = p, .index = i + 1};
+        if (pthread_create(&p->threads[i], NULL, worker_main, &args[i]) != 0) {
+            /* no thread is left behind: join those already running */
+            mlp2__pool_free(p);
+            return MLP2_FAIL(MLP2_ENOMEM);
+        }
+        p->n_started++;
+    }
+    *out = p;
+    return MLP2_OK;
+}
+
+void mlp2__pool_free(mlp2_pool *p)
+{
+    if (!p)
+        return;
+    stop_workers(p);
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->mu);
+    mlp2__free(p);
+}
+
+void mlp2__pool_run(mlp2_pool *p, size_t n_tasks, mlp2_task_fn fn, void *arg)
+{
+    if (n_tasks == 0)
+        return;
+    if (!p || p->n_started == 0 || n_tasks == 1) {
+        /* one thread, or one task: no hand-over at all */
+        for (size_t t = 0; t < n_tasks; t++)
+            fn(arg, t, 0);
+        return;
+    }
+    p->fn = fn;
+    p->arg = arg;
+    p->n_tasks = n_tasks;
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->active, p->n_started, memory_order_relaxed);
+    pthread_mutex_lock(&p->mu);
+    const unsigned long g = atomic_load_explicit(&p->gen, memory_order_relaxed);
+    atomic_store_explicit(&p->gen, g + 1, memory_order_release);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+
+    run_tasks(p, 0);
+
+    /* every worker checks out before the job's arguments go out of scope */
+    for (int i = 0; i < POOL_SPIN; i++) {
+        if (atomic_load_explicit(&p->active, memory_order_acquire) == 0)
+            return;
+        CPU_RELAX();
+    }
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load_explicit(&p->active, memory_order_acquire) != 0)
+        pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}

@@ -1,0 +1,256 @@
+/* shard.c - a batch split into shards for the worker threads of a
+ * multi-threaded workspace (mlp2_workspace_create_mt), with results that do
+ * not depend on the number of threads.
+ *
+ * The rule, and why the bits cannot depend on the thread count:
+ *  - Rows are worked through in chunks of max_batch, as on one thread.  A
+ *    chunk of `rows` rows is cut into S = mlp2__shard_count(net, rows)
+ *    shards of nearly equal size (shard s holds rows [s rows/S, (s+1) rows/S)).
+ *    S depends on the shape and on rows only, never on the thread count.
+ *  - Each shard runs the single-thread pass of pass.c on its rows (the same
+ *    code, the same 1/m scaling of the whole batch) into its own gradient:
+ *    shard 0 into the caller's gradient (beta 0 for the first chunk, 1
+ *    after), shard s > 0 into partial buffer s-1 (beta 0).
+ *  - The shard gradients are then added in one fixed pairwise tree over
+ *    s = 0..S-1 (stride 1, 2, 4, ...: g0 += g1, g2 += g3, ..., then g0 += g2,
+ *    ...), the chunk's sums of squares in the same tree, and the chunks in
+ *    their order.  The tree is run slice by slice of the parameter vector;
+ *    the slices are independent and each runs the whole tree, so which
+ *    thread adds a slice changes nothing.
+ *  - Which thread runs a shard only decides whose scratch (A1, D1, A2) it
+ *    uses.  While shards run, OpenBLAS is held at one thread (see blas.c),
+ *    for every thread count including one, so every shard calls the same
+ *    single-threaded BLAS code.  A chunk of one shard runs on the calling
+ *    thread with BLAS as the process set it (mlp2_set_blas_threads):
+ *    that is the rule between data-parallel workers and OpenBLAS's threads.
+ */
+#include "internal.h"
+
+/* Shards per chunk, at most.  With 16 shards a 16-core machine stays busy
+ * on one chunk; the price is up to 15 partial gradients in the workspace. */
+#define MLP2_MAX_SHARDS 16
+/* Parameters per slice of the reduction: a slice of 16 leaves, 4096
+ * doubles each, is 512 KiB and stays in L2. */
+#define REDUCE_SLICE 4096
+
+struct mlp2_shards {
+    mlp2_pool *pool;
+    size_t n_threads;
+    mlp2_workspace *sub; /* n_threads scratch views: sub[0] is the workspace's own */
+    size_t n_partial;    /* partial gradients: mlp2__shard_count(net, max_batch) - 1 */
+    double *partial;     /* n_partial x n_params */
+    double *block;       /* scratch of threads 1.. and the partials, one allocation */
+};
+
+/*
+ * Rows per shard, from the shape only.  A shard costs a fixed overhead --
+ * handing it to a worker (a few microseconds, more on a loaded machine) and
+ * one more pass of the reduction over the n_params gradient (memory-bound:
+ * about 10 multiply-adds' time per parameter) -- and a shard of r rows
+ * computes r (50 + w) multiply-add equivalents, w = n_in n_hidden +
+ * n_hidden n_out (the 50 is the per-row work outside the products:
+ * sigmoid, residual).  A shard gets enough rows for the overhead to stay
+ * near 1/16 of its work:
+ *     r = 16 (20000 + 10 n_params) / (50 + w),   at least 64.
+ * For 784-512-10 that is 161 rows, for 64-256-1 181, for 2-3-1 5459.  The
+ * constants were measured with mlp2-bench --threads on the benchmark
+ * machine (docs/SCALING.md).  At least 64 rows: batches of m <= 127 rows
+ * are one shard, on the calling thread, so small batches never pay for
+ * threads.
+ */
+static size_t shard_rows(const mlp2 *net)
+{
+    const double w = (double)net->n_in * (double)net->n_hidden + (double)net->n_hidden * (double)net->n_out;
+    const double r = 16.0 * (20000.0 + 10.0 * (double)net->n_params) / (50.0 + w);
+    if (!(r < 1e15)) /* huge and NaN-free: a shard of the whole chunk */
+        return SIZE_MAX;
+    return r < 64.0 ? 64 : (size_t)r;
+}
+
+size_t mlp2__shard_count(const mlp2 *net, size_t rows)
+{
+    const size_t s = rows / shard_rows(net);
+    return s < 1 ? 1 : s > MLP2_MAX_SHARDS ? MLP2_MAX_SHARDS : s;
+}
+
+/* First row of shard s of S over rows (shard_start(rows, S, S) == rows);
+ * rows <= INT_MAX and s <= 16, so the product fits. */
+static size_t shard_start(size_t rows, size_t S, size_t s)
+{
+    return rows * s / S;
+}
+
+mlp2_status mlp2__shards_create(mlp2_shards **out, mlp2_workspace *ws, const mlp2 *net,
+                                size_t n_threads)
+{
+    const size_t mb = ws->max_batch, np = net->n_params;
+    const size_t n_partial = mlp2__shard_count(net, mb) - 1;
+    /* per extra thread: A1 | D1 (max_batch x n_hidden each) | A2 (max_batch x n_out) */
+    size_t nh, no, per, scratch, parts, total, subs;
+    if (!mlp2__mul(mb, net->n_hidden, &nh) || !mlp2__mul(mb, net->n_out, &no) ||
+        !mlp2__add(nh, nh, &per) || !mlp2__add(per, no, &per) ||
+        !mlp2__mul(per, n_threads - 1, &scratch) || !mlp2__mul(n_partial, np, &parts) ||
+        !mlp2__add(scratch, parts, &total) || total > SIZE_MAX / sizeof(double) ||
+        !mlp2__mul(n_threads, sizeof(mlp2_workspace), &subs) ||
+        !mlp2__add(subs, sizeof(mlp2_shards), &subs))
+        return MLP2_FAIL(MLP2_ERANGE);
+    mlp2_shards *sh = mlp2__alloc(subs);
+    if (!sh)
+        return MLP2_FAIL(MLP2_ENOMEM);
+    *sh = (mlp2_shards){.n_threads = n_threads, .n_partial = n_partial,
+                        .sub = (mlp2_workspace *)(void *)(sh + 1)};
+    if (total > 0 && !(sh->block = mlp2__alloc_array(total, sizeof(double)))) {
+        mlp2__free(sh);
+        return MLP2_FAIL(MLP2_ENOMEM);
+    }
+    for (size_t t = 0; t < n_threads; t++) {
+        mlp2_workspace *s = &sh->sub[t];
+        *s = *ws; /* shape, max_batch and the shared (read-only) ones vector */
+        s->grad = NULL;
+        s->mt = NULL;
+        if (t > 0) {
+            double *b = sh->block + (t - 1) * per;
+            s->A1 = b;
+            s->D1 = b + nh;
+            s->A2 = b + 2 * nh;
+        }
+    }
+    sh->partial = n_partial ? sh->block + scratch : NULL;
+    /* the threads last: a failure above has none to join */
+    mlp2_status st = mlp2__pool_create(&sh->pool, n_threads);
+    if (st != MLP2_OK) {
+        mlp2__free(sh->block);
+        mlp2__free(sh);
+        return st;
+    }
+    *out = sh;
+    return MLP2_OK;
+}
+
+void mlp2__shards_free(mlp2_shards *sh)
+{
+    if (!sh)
+        return;
+    mlp2__pool_free(sh->pool); /* joins the workers */
+    mlp2__free(sh->block);
+    mlp2__free(sh);
+}
+
+size_t mlp2__shards_threads(const mlp2_shards *sh)
+{
+    return sh->n_threads;
+}
+
+/* ---- loss and gradient -------------------------------------------------- */
+
+typedef struct {
+    const mlp2 *net;
+    mlp2_shards *sh;
+    size_t rows, S;       /* the chunk's rows and shards */
+    const double *X, *Y;  /* the chunk's first row */
+    double *A2;           /* predict: the chunk's first output row */
+    double inv_m, beta;   /* 1/m of the whole batch; beta of shard 0's gradient */
+    double *grad;         /* leaf 0 of the tree (NULL: loss only) */
+    mlp2_path path;
+    double sse[MLP2_MAX_SHARDS];
+} chunk_job;
+
+/* a[i] += b[i] */
+static void add_into(size_t n, double *restrict a, const double *restrict b)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] += b[i];
+}
+
+/* Leaf s of the tree: the caller's gradient for s == 0, else a partial. */
+static double *leaf(const chunk_job *j, size_t s)
+{
+    return s == 0 ? j->grad : j->sh->partial + (s - 1) * j->net->n_params;
+}
+
+static void grad_task(void *arg, size_t s, size_t thread)
+{
+    chunk_job *j = arg;
+    const size_t a = shard_start(j->rows, j->S, s), b = shard_start(j->rows, j->S, s + 1);
+    const size_t ni = j->net->n_in, no = j->net->n_out;
+    j->sse[s] = mlp2__chunk_sse_grad(j->net, &j->sh->sub[thread], b - a, j->X + a * ni, j->Y + a * no,
+                                     j->inv_m, s == 0 ? j->beta : 0.0, j->grad ? leaf(j, s) : NULL,
+                                     j->path);
+}
+
+/* g0 += g1, g2 += g3, ...; then g0 += g2, ...: the fixed pairwise tree over
+ * the S leaves, on parameters [p0, p1) */
+static void reduce_task(void *arg, size_t slice, size_t thread)
+{
+    (void)thread;
+    const chunk_job *j = arg;
+    const size_t np = j->net->n_params, p0 = slice * REDUCE_SLICE;
+    const size_t n = np - p0 < REDUCE_SLICE ? np - p0 : REDUCE_SLICE;
+    for (size_t stride = 1; stride < j->S; stride *= 2)
+        for (size_t i = 0; i + stride < j->S; i += 2 * stride)
+            add_into(n, leaf(j, i) + p0, leaf(j, i + stride) + p0);
+}
+
+/* The same tree over the shards' sums of squares. */
+static double tree_sum(double *v, size_t S)
+{
+    for (size_t stride = 1; stride < S; stride *= 2)
+        for (size_t i = 0; i + stride < S; i += 2 * stride)
+            v[i] += v[i + stride];
+    return v[0];
+}
+
+double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                              const double *Y, double inv_m, double *grad, mlp2_path path)
+{
+    mlp2_shards *sh = ws->mt;
+    const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch, np = net->n_params;
+    double sse = 0.0;
+    for (size_t r0 = 0; r0 < m; r0 += mb) {
+        const size_t rows = m - r0 < mb ? m - r0 : mb;
+        chunk_job j = {.net = net, .sh = sh, .rows = rows, .S = mlp2__shard_count(net, rows),
+                       .X = X + r0 * ni, .Y = Y + r0 * no, .inv_m = inv_m,
+                       .beta = r0 == 0 ? 0.0 : 1.0, .grad = grad, .path = path};
+        if (j.S == 1) {
+            /* one shard: the calling thread, BLAS as the process set it */
+            sse += mlp2__chunk_sse_grad(net, &sh->sub[0], rows, j.X, j.Y, inv_m, j.beta, grad, path);
+            continue;
+        }
+        mlp2__blas_single_begin();
+        mlp2__pool_run(sh->pool, j.S, grad_task, &j);
+        if (grad)
+            mlp2__pool_run(sh->pool, (np + REDUCE_SLICE - 1) / REDUCE_SLICE, reduce_task, &j);
+        mlp2__blas_single_end();
+        sse += tree_sum(j.sse, j.S);
+    }
+    return sse;
+}
+
+/* ---- predictions -------------------------------------------------------- */
+
+static void predict_task(void *arg, size_t s, size_t thread)
+{
+    chunk_job *j = arg;
+    const size_t a = shard_start(j->rows, j->S, s), b = shard_start(j->rows, j->S, s + 1);
+    mlp2__chunk_predict(j->net, &j->sh->sub[thread], b - a, j->X + a * j->net->n_in,
+                        j->A2 + a * j->net->n_out, j->path);
+}
+
+void mlp2__sharded_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                           double *A2, mlp2_path path)
+{
+    mlp2_shards *sh = ws->mt;
+    const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
+    for (size_t r0 = 0; r0 < m; r0 += mb) {
+        const size_t rows = m - r0 < mb ? m - r0 : mb;
+        chunk_job j = {.net = net, .sh = sh, .rows = rows, .S = mlp2__shard_count(net, rows),
+                       .X = X + r0 * ni, .A2 = A2 + r0 * no, .path = path};
+        if (j.S == 1) {
+            mlp2__chunk_predict(net, &sh->sub[0], rows, j.X, j.A2, path);
+            continue;
+        }
+        mlp2__blas_single_begin();
+        mlp2__pool_run(sh->pool, j.S, predict_task, &j);
+        mlp2__blas_single_end();
+    }
+}

@@ -1,0 +1,310 @@
+/* test_par.c - multi-threaded workspaces (mlp2_workspace_create_mt): the
+ * same bits for 1, 2, 3, 4 and 8 threads, agreement with the one-thread
+ * workspace up to rounding, and no thread left behind by a failed create.
+ *
+ * White-box only to check that the sizes used really cut each chunk into
+ * several shards (mlp2__shard_count): otherwise the bit-identity below would
+ * hold trivially.
+ *
+ * scripts/test.sh runs this test under ThreadSanitizer too (stage tsan):
+ * the pool's hand-over of jobs and the workers' writes to their own shards
+ * are then checked for races.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "countalloc.h"
+#include "internal.h"
+#include "testutil.h"
+
+static const size_t thread_counts[] = {1, 2, 3, 4, 8};
+#define N_COUNTS (sizeof thread_counts / sizeof thread_counts[0])
+
+/* A data set for a shape, with values that are not round. */
+typedef struct {
+    size_t ni, nh, no, m, mb; /* shape, rows, max_batch */
+    mlp2 *net;
+    double *X, *Y;
+} problem;
+
+static void problem_make(problem *p, size_t ni, size_t nh, size_t no, size_t m, size_t mb, uint64_t seed)
+{
+    *p = (problem){.ni = ni, .nh = nh, .no = no, .m = m, .mb = mb};
+    assert_int_equal(mlp2_create(&p->net, ni, nh, no, seed), MLP2_OK);
+    p->X = malloc(m * ni * sizeof(double));
+    p->Y = malloc(m * no * sizeof(double));
+    assert_non_null(p->X);
+    assert_non_null(p->Y);
+    tu_rng r = tu_seed(seed + 7);
+    tu_fill(&r, p->X, m * ni, -1.3, 1.7);
+    tu_fill(&r, p->Y, m * no, -0.9, 1.1);
+    /* the chunks of this problem must have several shards each */
+    const size_t last = m % mb ? m % mb : mb;
+    assert_true(mlp2__shard_count(p->net, mb) >= 2);
+    assert_true(mlp2__shard_count(p->net, last) >= 2);
+}
+
+static void problem_free(problem *p)
+{
+    mlp2_free(p->net);
+    free(p->X);
+    free(p->Y);
+}
+
+/* BLAS path: chunks of 1200 (4 shards of about 300 rows) and 800 (2) */
+static void blas_problem(problem *p) { problem_make(p, 64, 40, 3, 2000, 1200, 11); }
+/* small path: chunks of 20000 rows (3 shards) and 16000 (2) */
+static void small_problem(problem *p) { problem_make(p, 2, 3, 1, 36000, 20000, 12); }
+
+static void check_loss_grad_predict(problem *p)
+{
+    const size_t np = mlp2_n_params(p->net), ny = p->m * p->no;
+    double *g = malloc(np * sizeof(double)), *g1 = malloc(np * sizeof(double));
+    double *P = malloc(ny * sizeof(double)), *P1 = malloc(ny * sizeof(double));
+    double L = 0, L1 = 0;
+    for (size_t c = 0; c < N_COUNTS; c++) {
+        mlp2_workspace *ws;
+        assert_int_equal(mlp2_workspace_create_mt(&ws, p->net, p->mb, thread_counts[c]), MLP2_OK);
+        assert_int_equal(mlp2_workspace_threads(ws), thread_counts[c]);
+        double *gg = c ? g : g1, *PP = c ? P : P1, *LL = c ? &L : &L1;
+        for (int rep = 0; rep < 3; rep++) { /* the pool is reused: same bits each time */
+            assert_int_equal(mlp2_loss_grad(p->net, ws, p->m, p->X, p->Y, LL, gg), MLP2_OK);
+            assert_int_equal(mlp2_predict(p->net, ws, p->m, p->X, PP), MLP2_OK);
+            if (c == 0)
+                continue;
+            assert_memory_equal(&L, &L1, sizeof L);
+            assert_memory_equal(g, g1, np * sizeof(double));
+            assert_memory_equal(P, P1, ny * sizeof(double));
+        }
+        mlp2_workspace_free(ws);
+    }
+    /* against the one-thread workspace (another summation order): equal up
+     * to rounding, and the gradient is not trivially zero */
+    mlp2_workspace *ws;
+    assert_int_equal(mlp2_workspace_create(&ws, p->net, p->mb), MLP2_OK);
+    assert_int_equal(mlp2_loss_grad(p->net, ws, p->m, p->X, p->Y, &L, g), MLP2_OK);
+    assert_int_equal(mlp2_predict(p->net, ws, p->m, p->X, P), MLP2_OK);
+    mlp2_workspace_free(ws);
+    tu_assert_close(&L1, &L, 1, 1e-13, 0.0);
+    tu_assert_close(g1, g, np, 1e-10, 1e-15);
+    tu_assert_close(P1, P, ny, 1e-13, 1e-15);
+    double gmax = 0.0;
+    for (size_t i = 0; i < np; i++)
+        gmax = fmax(gmax, fabs(g1[i]));
+    assert_true(gmax > 1e-3);
+    free(g);
+    free(g1);
+    free(P);
+    free(P1);
+}
+
+static void test_loss_grad_predict_blas(void **state)
+{
+    (void)state;
+    problem p;
+    blas_problem(&p);
+    check_loss_grad_predict(&p);
+    problem_free(&p);
+}
+
+static void test_loss_grad_predict_small(void **state)
+{
+    (void)state;
+    problem p;
+    small_problem(&p);
+    check_loss_grad_predict(&p);
+    problem_free(&p);
+}
+
+/* 20 steps of SGD (mlp2_sgd_step) or Adam (mlp2_loss_grad + mlp2_optim_step)
+ * from the same start; theta after them into out. */
+static void steps(problem *p, size_t threads, bool adam, double *out)
+{
+    const size_t np = mlp2_n_params(p->net);
+    mlp2 *net;
+    mlp2_workspace *ws;
+    mlp2_optim *opt;
+    double *g = malloc(np * sizeof(double)), loss;
+    assert_int_equal(mlp2_clone(&net, p->net), MLP2_OK);
+    assert_int_equal(mlp2_workspace_create_mt(&ws, net, p->mb, threads), MLP2_OK);
+    mlp2_optim_config oc = mlp2_optim_defaults(MLP2_OPTIM_ADAM);
+    oc.lr = 0.01;
+    assert_int_equal(mlp2_optim_create(&opt, net, &oc), MLP2_OK);
+    for (int k = 0; k < 20; k++) {
+        if (adam) {
+            assert_int_equal(mlp2_loss_grad(net, ws, p->m, p->X, p->Y, &loss, g), MLP2_OK);
+            assert_int_equal(mlp2_optim_step(opt, net, g), MLP2_OK);
+        } else {
+            assert_int_equal(mlp2_sgd_step(net, ws, p->m, p->X, p->Y, 0.05, &loss), MLP2_OK);
+        }
+    }
+    assert_int_equal(mlp2_get_params(net, out), MLP2_OK);
+    mlp2_optim_free(opt);
+    mlp2_workspace_free(ws);
+    mlp2_free(net);
+    free(g);
+}
+
+static void test_steps(void **state)
+{
+    (void)state;
+    problem p;
+    blas_problem(&p);
+    const size_t np = mlp2_n_params(p.net);
+    double *ref = malloc(np * sizeof(double)), *th = malloc(np * sizeof(double));
+    double *start = malloc(np * sizeof(double));
+    assert_int_equal(mlp2_get_params(p.net, start), MLP2_OK);
+    for (int adam = 0; adam <= 1; adam++) {
+        steps(&p, 1, adam, ref);
+        /* the steps moved the parameters */
+        double moved = 0.0;
+        for (size_t i = 0; i < np; i++)
+            moved = fmax(moved, fabs(ref[i] - start[i]));
+        assert_true(moved > 1e-3);
+        for (size_t c = 1; c < N_COUNTS; c++) {
+            steps(&p, thread_counts[c], adam, th);
+            assert_memory_equal(th, ref, np * sizeof(double));
+        }
+    }
+    free(ref);
+    free(th);
+    free(start);
+    problem_free(&p);
+}
+
+/* A whole mlp2_train with validation and early stopping. */
+static void train(problem *p, size_t threads, double *theta, mlp2_train_report *rep)
+{
+    mlp2 *net;
+    assert_int_equal(mlp2_clone(&net, p->net), MLP2_OK);
+    mlp2_train_config cfg = mlp2_train_defaults();
+    cfg.epochs = 60;
+    cfg.batch_size = 700; /* 2 shards a batch; the last batch of 100 rows: 1 */
+    cfg.optim.lr = 0.02;
+    cfg.patience = 3;
+    cfg.threads = threads;
+    /* rows 0..1499 train, 1500..1999 validate (one chunk of 500 rows, 1 shard) */
+    const size_t mt = 1500, mv = p->m - mt;
+    assert_int_equal(mlp2_train(net, &cfg, mt, p->X, p->Y, mv, p->X + mt * p->ni, p->Y + mt * p->no, rep),
+                     MLP2_OK);
+    assert_int_equal(mlp2_get_params(net, theta), MLP2_OK);
+    mlp2_free(net);
+}
+
+static void test_train(void **state)
+{
+    (void)state;
+    problem p;
+    blas_problem(&p);
+    assert_true(mlp2__shard_count(p.net, 700) >= 2);
+    const size_t np = mlp2_n_params(p.net);
+    double *ref = malloc(np * sizeof(double)), *th = malloc(np * sizeof(double));
+    mlp2_train_report r0, r;
+    train(&p, 1, ref, &r0);
+    assert_int_equal(r0.reason, MLP2_STOP_EARLY); /* the early stop is exercised */
+    assert_true(r0.best_epoch >= 2);
+    for (size_t c = 1; c < N_COUNTS; c++) {
+        train(&p, thread_counts[c], th, &r);
+        assert_memory_equal(th, ref, np * sizeof(double));
+        /* field by field: the struct has padding */
+        assert_int_equal(r.epochs_run, r0.epochs_run);
+        assert_int_equal(r.best_epoch, r0.best_epoch);
+        assert_int_equal(r.reason, r0.reason);
+        assert_memory_equal(&r.best_loss, &r0.best_loss, sizeof(double));
+        assert_memory_equal(&r.final_train_loss, &r0.final_train_loss, sizeof(double));
+        assert_memory_equal(&r.final_val_loss, &r0.final_val_loss, sizeof(double));
+    }
+    free(ref);
+    free(th);
+    problem_free(&p);
+}
+
+static void test_bad_args(void **state)
+{
+    (void)state;
+    mlp2 *net;
+    mlp2_workspace *ws = (mlp2_workspace *)(void *)&ws;
+    mlp2_workspace *const sentinel = ws;
+    assert_int_equal(mlp2_create(&net, 3, 4, 2, 1), MLP2_OK);
+    assert_int_equal(mlp2_workspace_create_mt(&ws, net, 8, 0), MLP2_EINVAL);
+    assert_int_equal(mlp2_workspace_create_mt(&ws, net, 8, MLP2_MAX_THREADS + 1), MLP2_EINVAL);
+    assert_int_equal(mlp2_workspace_create_mt(&ws, net, 0, 2), MLP2_EINVAL);
+    assert_int_equal(mlp2_workspace_create_mt(&ws, NULL, 8, 2), MLP2_EINVAL);
+    assert_int_equal(mlp2_workspace_create_mt(NULL, net, 8, 2), MLP2_EINVAL);
+    assert_ptr_equal(ws, sentinel);
+    assert_int_equal(mlp2_workspace_threads(NULL), 0);
+    mlp2_train_config cfg = mlp2_train_defaults();
+    cfg.threads = MLP2_MAX_THREADS + 1;
+    double X[6] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, Y[4] = {0.1, 0.2, 0.3, 0.4};
+    assert_int_equal(mlp2_train(net, &cfg, 2, X, Y, 0, NULL, NULL, NULL), MLP2_EINVAL);
+    mlp2_free(net);
+}
+
+/* Threads of this process, from /proc/self/task (-1 if unreadable). */
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* The allocation-failure loop over mlp2_workspace_create_mt: every failed
+ * create returns MLP2_ENOMEM, keeps *out, frees every block and leaves no
+ * thread running; the first create that gets through works. */
+static void test_oom_create_mt(void **state)
+{
+    (void)state;
+    static ca_state ca;
+    mlp2 *net;
+    assert_int_equal(mlp2_create(&net, 5, 7, 2, 3), MLP2_OK);
+    const int threads0 = thread_count();
+    if (threads0 < 0)
+        skip();
+    ca_install(&ca);
+    const size_t live0 = ca.live;
+    size_t k = 1;
+    for (;; k++) {
+        mlp2_workspace *ws = (mlp2_workspace *)(void *)&ws, *const sentinel = ws;
+        ca_arm(&ca, k, false);
+        const mlp2_status st = mlp2_workspace_create_mt(&ws, net, 600, 4);
+        ca_disarm(&ca);
+        if (!ca.failed) {
+            assert_int_equal(st, MLP2_OK);
+            assert_int_equal(thread_count(), threads0 + 3);
+            mlp2_workspace_free(ws);
+            break;
+        }
+        assert_int_equal(st, MLP2_ENOMEM);
+        assert_ptr_equal(ws, sentinel);
+        assert_int_equal(ca.live, live0);
+        assert_int_equal(thread_count(), threads0);
+    }
+    assert_true(k >= 4); /* workspace struct and block, shard block, pool */
+    assert_int_equal(ca.live, live0);
+    assert_int_equal(thread_count(), threads0);
+    assert_int_equal(ca.bad_frees, 0);
+    mlp2_set_allocator(NULL, NULL, NULL);
+    mlp2_free(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_loss_grad_predict_blas),
+        cmocka_unit_test(test_loss_grad_predict_small),
+        cmocka_unit_test(test_steps),
+        cmocka_unit_test(test_train),
+        cmocka_unit_test(test_oom_create_mt),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
