@@ -423,6 +423,12 @@ static void cell_free(cell *c)
     c->ws = NULL;
 }
 
+/* --threads N: N > 1 gives every cell a workspace of N threads
+ * (mlp2_workspace_create_mt) with OpenBLAS held at one thread; 1 is the
+ * plain workspace.  The thread count is an axis of the results: compare runs
+ * with --threads 1 and N (mlp2-par-bench interleaves them in one run). */
+static int bench_threads = 1;
+
 static int cell_init(cell *c, const shape *s, size_t m)
 {
     memset(c, 0, sizeof *c);
@@ -431,7 +437,8 @@ static int cell_init(cell *c, const shape *s, size_t m)
     c->lr = 1e-3;
     const size_t ni = s->ni, nh = s->nh, no = s->no, np = ni * nh + nh + nh * no + no;
     if (mlp2_create(&c->net, ni, nh, no, 42) != MLP2_OK ||
-        mlp2_workspace_create(&c->ws, c->net, m) != MLP2_OK)
+        (bench_threads > 1 ? mlp2_workspace_create_mt(&c->ws, c->net, m, (size_t)bench_threads)
+                           : mlp2_workspace_create(&c->ws, c->net, m)) != MLP2_OK)
         return -1;
     c->X = malloc(m * ni * sizeof(double));
     c->Y = malloc(m * no * sizeof(double));
@@ -783,14 +790,15 @@ int main(int argc, char **argv)
     options o;
     if (parse_options(argc, argv, &o) != 0)
         return 2;
-    if (mlp2_set_blas_threads(o.threads) != MLP2_OK)
+    bench_threads = o.threads;
+    if (mlp2_set_blas_threads(1) != MLP2_OK)
         return 2;
-    machine mc = {.threads = mlp2_blas_threads(), .core = mlp2_blas_core(),
+    machine mc = {.threads = o.threads, .core = mlp2_blas_core(),
                   .config = mlp2_blas_config()};
     cpu_model(mc.cpu, sizeof mc.cpu);
     printf("mlp2-bench: libmlp2 %s\n", mlp2_version());
     printf("cpu:       %s\n", mc.cpu);
-    printf("threads:   %d (OpenBLAS)\n", mc.threads);
+    printf("threads:   %d (libmlp2 workspace threads; OpenBLAS 1)\n", mc.threads);
     printf("openblas:  core %s; %s\n", mc.core, mc.config);
     printf("timing:    median and min per call after warm-up; >= %d samples and %.3g s per op and "
            "cell\n",

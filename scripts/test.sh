@@ -18,7 +18,8 @@
 #             test, every test (cli_errors skips its `ulimit -v` case, which
 #             ASan's shadow memory cannot live with)
 #   tsan      clang, -fsanitize=thread: tests/test_threads (several threads
-#             on one const model)
+#             on one const model) and tests/test_par (the worker pool of
+#             multi-threaded workspaces)
 #   fuzz      clang, libFuzzer + ASan + UBSan: each target in fuzz/ for
 #             FUZZ_SECONDS (default 40) from its checked-in corpus; a crash
 #             fails the stage and its input is kept in build-fuzz/artifacts
@@ -36,7 +37,7 @@ if (($#)); then stages=("$@"); else stages=("${all_stages[@]}"); fi
 FUZZ_SECONDS=${FUZZ_SECONDS:-40}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
-scripts/deps.sh clang libclang-rt-14-dev valgrind gcovr binutils g++ || exit 1
+scripts/deps.sh clang libclang-rt-14-dev valgrind gcovr binutils g++ libopenmpi-dev openmpi-bin || exit 1
 
 export OPENBLAS_NUM_THREADS=1
 # Sanitizer settings, given to the sanitizer stages only.  (Meson's test
@@ -128,8 +129,8 @@ stage_asan() {
 
 stage_tsan() {
   CC=clang setup build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false &&
-    build build-tsan tests/test_threads &&
-    env "${tsan_env[@]}" "$(command -v meson)" test -C build-tsan --no-rebuild --print-errorlogs threads
+    build build-tsan tests/test_threads tests/test_par &&
+    env "${tsan_env[@]}" "$(command -v meson)" test -C build-tsan --no-rebuild --print-errorlogs threads par
 }
 
 stage_fuzz() {
