@@ -2,7 +2,7 @@
  * workspace and joined when it is freed.  No call creates a thread.
  *
  * A job is n_tasks independent tasks, taken in any order by whichever
- * thread is free (an atomic counter): the calling thread takes part as
+ * thread is idle (an atomic counter): the calling thread takes part as
  * thread 0, the workers are threads 1..n_threads-1, and mlp2__pool_run
  * returns when every task is done and every worker has checked out of the
  * job.  The thread a task runs on only picks which scratch it uses: what a
