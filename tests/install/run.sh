@@ -59,4 +59,20 @@ extra=$(comm -13 <(echo "$api") <(echo "$public"))
 internal=$(grep -E '^mlp2__' <<<"$exported" || true)
 [[ -z $internal ]] || bad "internal mlp2__ symbols exported: $(tr '\n' ' ' <<<"$internal")"
 echo "install: $(wc -l <<<"$api") API functions exported, no symbol without the mlp2_ prefix"
+
+# libmlp2 and the plain command never depend on MPI; libmlp2_mpi (when
+# built) is used through `pkg-config mlp2-mpi` alone and exports mlp2_mpi_*.
+readelf -d "$so" | grep -q 'NEEDED.*libmpi' && bad "libmlp2 depends on MPI"
+mpipc=$(find "$tmp/prefix" -name mlp2-mpi.pc | head -n 1)
+if [[ -n $mpipc ]]; then
+  mflags=$(pkg-config --cflags --libs mlp2-mpi)
+  echo "install: pkg-config --cflags --libs mlp2-mpi = $mflags"
+  cc -std=c11 -Wall -Wextra -Werror "$src/mpi/tests/consumer.c" -o "$tmp/mpi_consumer" $mflags -lm
+  LD_LIBRARY_PATH="$libdir" timeout 60 mpirun --allow-run-as-root --oversubscribe -np 2 "$tmp/mpi_consumer" ||
+    bad "the MPI consumer program failed"
+  mstray=$(nm -D --defined-only "$libdir/libmlp2_mpi.so.0" | awk '{print $3}' | grep -v '^mlp2_mpi_' |
+           grep -vxE '_init|_fini|_edata|_end|__bss_start' || true)
+  [[ -z $mstray ]] || bad "libmlp2_mpi exports more than mlp2_mpi_*:"$'\n'"$mstray"
+  echo "install: libmlp2_mpi: the MPI consumer ran on 2 ranks"
+fi
 exit $fail
