@@ -365,7 +365,8 @@ mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const d
     if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m))) {
         st = mlp2__rows_sgd_step(net, ws, m, X, Y, lr, &L);
     } else if (m <= ws->max_batch && !use_small(net, m, path) &&
-               (m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params)) {
+               (m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params) &&
+               !(ws->mt && mlp2__shard_count(net, m) > 1)) { /* shards: loss_grad's threads */
         /* one chunk, and the bound's passes over X, delta1 and delta2 cost
          * less than the three passes over the parameters they save */
         st = blas_step(net, ws, m, X, Y, lr, &L);

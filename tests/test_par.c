@@ -176,6 +176,48 @@ static void test_steps(void **state)
     problem_free(&p);
 }
 
+/* mlp2_sgd_step on one chunk of a large shape, where a one-thread
+ * workspace folds the update into the backward products (pass.c's
+ * blas_step): a multi-threaded workspace shards it instead, with the same
+ * bits for every thread count. */
+static void test_sgd_one_chunk(void **state)
+{
+    (void)state;
+    problem p;
+    problem_make(&p, 200, 200, 200, 340, 340, 13);
+    /* the one-pass step's condition holds at this size */
+    assert_true(p.m * (p.ni + p.nh + p.no) <= 3 * mlp2_n_params(p.net));
+    const size_t np = mlp2_n_params(p.net);
+    double *ref = malloc(np * sizeof(double)), *th = malloc(np * sizeof(double));
+    for (size_t c = 0; c < N_COUNTS; c++) {
+        mlp2 *net;
+        mlp2_workspace *ws;
+        assert_int_equal(mlp2_clone(&net, p.net), MLP2_OK);
+        assert_int_equal(mlp2_workspace_create_mt(&ws, net, p.mb, thread_counts[c]), MLP2_OK);
+        for (int k = 0; k < 5; k++)
+            assert_int_equal(mlp2_sgd_step(net, ws, p.m, p.X, p.Y, 0.05, NULL), MLP2_OK);
+        assert_int_equal(mlp2_get_params(net, c ? th : ref), MLP2_OK);
+        if (c)
+            assert_memory_equal(th, ref, np * sizeof(double));
+        mlp2_workspace_free(ws);
+        mlp2_free(net);
+    }
+    /* and it agrees with the one-thread workspace's folded step */
+    mlp2 *net;
+    mlp2_workspace *ws;
+    assert_int_equal(mlp2_clone(&net, p.net), MLP2_OK);
+    assert_int_equal(mlp2_workspace_create(&ws, net, p.mb), MLP2_OK);
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(mlp2_sgd_step(net, ws, p.m, p.X, p.Y, 0.05, NULL), MLP2_OK);
+    assert_int_equal(mlp2_get_params(net, th), MLP2_OK);
+    tu_assert_close(th, ref, np, 1e-9, 1e-12);
+    mlp2_workspace_free(ws);
+    mlp2_free(net);
+    free(ref);
+    free(th);
+    problem_free(&p);
+}
+
 /* A whole mlp2_train with validation and early stopping. */
 static void train(problem *p, size_t threads, double *theta, mlp2_train_report *rep)
 {
@@ -303,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_loss_grad_predict_blas),
         cmocka_unit_test(test_loss_grad_predict_small),
         cmocka_unit_test(test_steps),
+        cmocka_unit_test(test_sgd_one_chunk),
         cmocka_unit_test(test_train),
         cmocka_unit_test(test_oom_create_mt),
     };
