@@ -442,10 +442,20 @@ static csv_errcode read_first_row(lexer *lx, first_row *r, csv_error *err)
 
 /* Is the first row data rather than a header?  It is a header only when one
  * of its fields is not a number: missing values and spelled-out Inf do not
- * make a header, they are reported as errors of the data row. */
-static int looks_numeric(const first_row *r, char delim)
+ * make a header, they are reported as errors of the data row.  Fields the
+ * caller does not read as numbers (asked as headerless columns c1, c2, ...)
+ * do not count: an ID column does not make a headerless file's first row a
+ * header. */
+static int looks_numeric(const first_row *r, const csv_options *opt, char delim)
 {
     for (size_t i = 0; i < r->n; i++) {
+        if (opt->column_use) {
+            char name[32];
+            snprintf(name, sizeof name, "c%zu", i + 1);
+            csv_col_use u = opt->column_use(opt->ctx, i, name, 0);
+            if (u == CSV_COL_SKIP || u == CSV_COL_TEXT)
+                continue;
+        }
         field f = {.text = r->text[i], .len = r->len[i], .quoted = r->quoted[i]};
         double v;
         csv_error scratch;
@@ -573,7 +583,7 @@ static csv_errcode first_row_in(lexer *lx, builder *b, size_t *first_line, csv_e
     if (!e) {
         const csv_header_mode h = b->opt->header;
         t->n_fields = r.n;
-        t->has_header = h == CSV_HEADER_YES || (h == CSV_HEADER_AUTO && !looks_numeric(&r, b->delim));
+        t->has_header = h == CSV_HEADER_YES || (h == CSV_HEADER_AUTO && !looks_numeric(&r, b->opt, b->delim));
         e = plan_columns(b, &r, t->has_header, err);
     }
     if (!e && !t->has_header) {

@@ -50,7 +50,9 @@ typedef struct csv_options {
     csv_missing_mode missing;
     /* Called once per field of a row, in order, when the header is known:
      * index 0-based, name the header's or "c<index+1>", has_header.  NULL:
-     * every column is a number. */
+     * every column is a number.  With CSV_HEADER_AUTO it is also asked
+     * (name "c<index+1>", has_header 0) which first-row fields count in
+     * the header detection: those it would skip or keep as text do not. */
     csv_col_use (*column_use)(void *ctx, size_t index, const char *name, int has_header);
     void *ctx;
 } csv_options;

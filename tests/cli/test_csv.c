@@ -352,6 +352,12 @@ static csv_col_use pick(void *ctx, size_t index, const char *name, int has_heade
     return index == 1 ? CSV_COL_SKIP : CSV_COL_NUMBER;
 }
 
+static csv_col_use pick_by_index(void *ctx, size_t index, const char *name, int has_header)
+{
+    (void)ctx, (void)name, (void)has_header;
+    return index == 1 ? CSV_COL_SKIP : index == 2 ? CSV_COL_TEXT : CSV_COL_NUMBER;
+}
+
 /* Columns read as numbers, skipped whatever their content, or kept as text;
  * rows with a missing value dropped on request. */
 static void test_columns_and_missing(void **state)
@@ -387,6 +393,18 @@ static void test_columns_and_missing(void **state)
     /* every row dropped */
     assert_int_equal(parse_opt("a,b\n1,\n,2\n", &(csv_options){.missing = CSV_MISSING_SKIP}, &t, &e), CSV_EMISSING);
     assert_non_null(strstr(e.msg, "all 2 have a missing value"));
+    /* a skipped or text column does not make a headerless first row a header */
+    csv_options pk = {.column_use = pick_by_index};
+    assert_int_equal(parse_opt("7,x,id1,8\n9,y,id2,10\n", &pk, &t, &e), CSV_OK);
+    assert_false(t.has_header);
+    assert_int_equal(t.rows, 2);
+    assert_string_equal(t.text[0], "id1");
+    assert_true(t.data[0] == 7 && t.data[1] == 8);
+    csv_free(&t);
+    /* without the choice the first row is a header ("x" is not a number), so
+     * the error is on line 2 */
+    assert_int_equal(parse_opt("7,x,id1,8\n9,y,id2,10\n", &(csv_options){0}, &t, &e), CSV_ENOTNUM);
+    assert_int_equal(e.line, 2);
     /* a headerless first row with a missing value is data, and can be dropped */
     assert_int_equal(parse_opt("1,NA\n3,4\n", &(csv_options){.missing = CSV_MISSING_SKIP}, &t, &e), CSV_OK);
     assert_int_equal(t.rows, 1);
