@@ -728,6 +728,13 @@ case_honest_names() {
   expect 0 mlp2 train data.csv -o m.mlp2 --epochs 5 -q --plot c.svg
   has c.svg 'loss: ½ × sum over targets of MSE, standardised \(log scale\)'
   grep -q '½ mean squared error' c.svg && fail "the old label"
+  # a column name with control bytes reaches no terminal through eval or train
+  { printf 'a,y\033[2J\n'; for i in 1 2 3 4 5 6 7 8 9 10; do echo "$i,$((i * 2))"; done; } > ctl.csv
+  expect 0 mlp2 train ctl.csv -o ctl.mlp2 --epochs 5 --val 0
+  grep -q $'\x1b' out.txt && fail "a control byte in train's summary"
+  expect 0 mlp2 eval -m ctl.mlp2 ctl.csv
+  grep -q $'\x1b' out.txt && fail "a control byte in eval's table"
+  has out.txt '^  y\?\[2J '
   true
 }
 
