@@ -350,6 +350,45 @@ static void test_portable_errors(void **state)
     mlp2_free(net);
 }
 
+/* Allocation: with a workspace none; without one, a failure is MLP2_ENOMEM
+ * with Y untouched. */
+static size_t n_allocs;
+static int fail_allocs;
+static void *count_alloc(void *ud, size_t size)
+{
+    (void)ud;
+    n_allocs++;
+    return fail_allocs ? NULL : malloc(size);
+}
+static void count_free(void *ud, void *p)
+{
+    (void)ud;
+    free(p);
+}
+
+static void test_portable_alloc(void **state)
+{
+    (void)state;
+    double theta[NI * NH + NH + NH * NO + NO], X[NI] = {0.5}, Y[NO];
+    mlp2 *net = random_net(theta);
+    mlp2_workspace *ws;
+    assert_int_equal(mlp2_workspace_create(&ws, net, 1), MLP2_OK);
+    assert_int_equal(mlp2_set_allocator(count_alloc, count_free, NULL), MLP2_OK);
+    n_allocs = 0;
+    assert_int_equal(mlp2_predict_portable(net, ws, 1, X, Y), MLP2_OK);
+    assert_int_equal(n_allocs, 0);
+    fail_allocs = 1;
+    memset(Y, 0x5a, sizeof Y);
+    assert_int_equal(mlp2_predict_portable(net, NULL, 1, X, Y), MLP2_ENOMEM);
+    assert_true(n_allocs > 0);
+    for (size_t i = 0; i < sizeof Y; i++)
+        assert_int_equal(((unsigned char *)Y)[i], 0x5a);
+    fail_allocs = 0;
+    assert_int_equal(mlp2_set_allocator(NULL, NULL, NULL), MLP2_OK);
+    mlp2_workspace_free(ws);
+    mlp2_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,7 +396,7 @@ int main(void)
         cmocka_unit_test(test_names),           cmocka_unit_test(test_buffer),
         cmocka_unit_test(test_einval),          cmocka_unit_test(test_float_range),
         cmocka_unit_test(test_eio),             cmocka_unit_test(test_portable),
-        cmocka_unit_test(test_portable_errors),
+        cmocka_unit_test(test_portable_errors), cmocka_unit_test(test_portable_alloc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
