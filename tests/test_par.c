@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,6 +287,67 @@ static void test_bad_args(void **state)
     mlp2_free(net);
 }
 
+/* Two caller threads, each with its own 2-thread workspace, at the same
+ * time on one const model: both get the reference bits (the pools are
+ * independent; the hold on OpenBLAS's thread count is shared). */
+typedef struct {
+    const problem *p;
+    const double *ref_g;
+    double ref_L;
+    int bad;
+} caller_arg;
+
+static void *caller(void *arg)
+{
+    caller_arg *a = arg;
+    const size_t np = mlp2_n_params(a->p->net);
+    double *g = malloc(np * sizeof(double)), L;
+    mlp2_workspace *ws;
+    if (!g || mlp2_workspace_create_mt(&ws, a->p->net, a->p->mb, 2) != MLP2_OK) {
+        a->bad++;
+        free(g);
+        return NULL;
+    }
+    for (int r = 0; r < 4; r++) {
+        a->bad += mlp2_loss_grad(a->p->net, ws, a->p->m, a->p->X, a->p->Y, &L, g) != MLP2_OK;
+        a->bad += memcmp(g, a->ref_g, np * sizeof(double)) != 0 || memcmp(&L, &a->ref_L, sizeof L) != 0;
+    }
+    mlp2_workspace_free(ws);
+    free(g);
+    return NULL;
+}
+
+static void test_two_callers(void **state)
+{
+    (void)state;
+    problem p;
+    blas_problem(&p);
+    const size_t np = mlp2_n_params(p.net);
+    double *ref = malloc(np * sizeof(double)), L;
+    mlp2_workspace *ws;
+    assert_int_equal(mlp2_workspace_create_mt(&ws, p.net, p.mb, 1), MLP2_OK);
+    assert_int_equal(mlp2_loss_grad(p.net, ws, p.m, p.X, p.Y, &L, ref), MLP2_OK);
+    mlp2_workspace_free(ws);
+    /* OpenBLAS at 2 threads: the workspaces must hold it at 1 while their
+     * shards run, and put 2 back */
+    const int blas_before = mlp2_blas_threads();
+    assert_int_equal(mlp2_set_blas_threads(2), MLP2_OK);
+    const int blas0 = mlp2_blas_threads();
+    caller_arg a[2] = {{&p, ref, L, 0}, {&p, ref, L, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, caller, &a[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(a[0].bad, 0);
+    assert_int_equal(a[1].bad, 0);
+    /* the hold on OpenBLAS's thread count is released, the count restored */
+    assert_int_equal(mlp2_blas_threads(), blas0);
+    mlp2_set_blas_threads(blas_before);
+    free(ref);
+    problem_free(&p);
+}
+
 /* Threads of this process, from /proc/self/task (-1 if unreadable). */
 static int thread_count(void)
 {
@@ -347,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_steps),
         cmocka_unit_test(test_sgd_one_chunk),
         cmocka_unit_test(test_train),
+        cmocka_unit_test(test_two_callers),
         cmocka_unit_test(test_oom_create_mt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
