@@ -15,6 +15,22 @@
  * predict does the forward two, 2m(n_in n_hidden + n_hidden n_out).  GFLOP/s
  * is that count over the median time; element-wise work is not counted.
  *
+ * Roofline.  Before the cells, the run measures the machine's limits on one
+ * thread (best of 5 samples each):
+ *   peak     GFLOP/s of a large square cblas_dgemm (1024, --quick 512);
+ *   sigmoid  ns per element of the library's own sigmoid kernel (the BLAS
+ *            path's, mlp2__bias_sigmoid) on a 32768-element row in L2;
+ *   triad    GB/s of a STREAM triad a = b + s c on 3 x 128 MiB arrays
+ *            (--quick 3 x 32 MiB), counting 24 bytes per element.
+ * Each cell's roofline time is max(flops / peak + n_sigmoid t_sigmoid,
+ * bytes / bandwidth), with, for the step: flops = the five gemms plus 2 per
+ * parameter (the update), n_sigmoid = m n_hidden, bytes = every parameter
+ * read and written once (16 n_params) plus X and Y read once
+ * (8 m (n_in + n_out)); for predict: the forward two gemms, the same
+ * sigmoids, bytes 8 n_params + 8 m (n_in + n_out).  Everything else
+ * (delta1, the bias adds, the workspace's traffic) is taken as free, so the
+ * roofline is a lower bound; st/rf and pr/rf are step and predict over it.
+ *
  * Timing: one warm-up call (more for fast calls), then samples of k calls
  * each (k chosen so a sample lasts >= 20 us) until at least min_reps samples
  * and the cell's time budget are reached.  median and min are per call.
@@ -34,6 +50,8 @@
 
 #include <cblas.h>
 #include <mlp2.h>
+
+#include "internal.h" /* the sigmoid kernel, for the roofline's sigmoid time */
 
 /* ------------------------------------------------------------------------- */
 /* Options                                                                   */
@@ -60,6 +78,7 @@ typedef struct {
     double max_mem;     /* bytes for one cell's buffers */
     double loops_flops; /* skip the loops baseline above this many flops per call */
     const char *json, *plot;
+    bool quick;         /* smaller machine-limit measurements too */
 } options;
 
 static void usage(FILE *f)
@@ -159,6 +178,7 @@ static int parse_options(int argc, char **argv, options *o)
         } else if (strcmp(a, "--quick") == 0) {
             o->budget = 0.02;
             o->min_reps = 3;
+            o->quick = true;
             takes = false;
         } else if (!v) {
             ok = false;
@@ -280,6 +300,102 @@ static int time_op(op_fn fn, cell *c, const options *o, timing *t)
     return 0;
 }
 
+/* Deterministic data: a small LCG, values in [-1, 1) that are not round. */
+static void fill(double *x, size_t n, uint64_t *state)
+{
+    for (size_t i = 0; i < n; i++) {
+        *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = (double)(*state >> 11) * 0x1p-52 - 1.0;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* The machine's limits, for the roofline                                    */
+/* ------------------------------------------------------------------------- */
+
+typedef struct {
+    double peak;  /* flop/s of a large square dgemm */
+    double t_sig; /* seconds per element of the sigmoid kernel */
+    double bw;    /* bytes/s of a STREAM triad */
+    size_t gemm_n, sig_n, triad_n;
+} limits;
+
+/* the shortest of 5 samples of fn(ctx), each of `calls` calls */
+static double best_of_5(void (*fn)(void *), void *ctx, int calls)
+{
+    fn(ctx); /* warm-up */
+    double best = 1e300;
+    for (int s = 0; s < 5; s++) {
+        const double t0 = now();
+        for (int i = 0; i < calls; i++)
+            fn(ctx);
+        const double t = (now() - t0) / calls;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+typedef struct {
+    size_t n;
+    double *a, *b, *c;
+} arrays;
+
+static void run_dgemm(void *p)
+{
+    const arrays *r = p;
+    const int n = (int)r->n;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, r->a, n, r->b, n, 0.0, r->c,
+                n);
+}
+
+static void run_sigmoid(void *p)
+{
+    const arrays *r = p;
+    mlp2__bias_sigmoid(1, r->n, r->a, r->b); /* a = sigmoid(a + b) */
+}
+
+static void run_triad(void *p)
+{
+    const arrays *r = p;
+    double *restrict a = r->a;
+    const double *restrict b = r->b, *restrict c = r->c;
+    for (size_t i = 0; i < r->n; i++)
+        a[i] = b[i] + 0.5 * c[i];
+}
+
+static int measure_limits(limits *l, bool quick)
+{
+    uint64_t st = 12345;
+    l->gemm_n = quick ? 512 : 1024;
+    l->sig_n = 32768;
+    l->triad_n = quick ? (size_t)1 << 22 : (size_t)1 << 24;
+    const size_t big = l->triad_n > l->gemm_n * l->gemm_n ? l->triad_n : l->gemm_n * l->gemm_n;
+    arrays r = {.a = malloc(big * sizeof(double)), .b = malloc(big * sizeof(double)),
+                .c = malloc(big * sizeof(double))};
+    if (!r.a || !r.b || !r.c) {
+        free(r.a);
+        free(r.b);
+        free(r.c);
+        return -1;
+    }
+    fill(r.a, big, &st);
+    fill(r.b, big, &st);
+    fill(r.c, big, &st);
+    r.n = l->gemm_n;
+    const double tg = best_of_5(run_dgemm, &r, 1);
+    l->peak = 2.0 * (double)r.n * (double)r.n * (double)r.n / tg;
+    r.n = l->sig_n;
+    for (size_t i = 0; i < r.n; i++)
+        r.b[i] = 0.0;
+    l->t_sig = best_of_5(run_sigmoid, &r, 20) / (double)r.n;
+    r.n = l->triad_n;
+    l->bw = 24.0 * (double)r.n / best_of_5(run_triad, &r, 1);
+    free(r.a);
+    free(r.b);
+    free(r.c);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------- */
 /* The operations                                                            */
 /* ------------------------------------------------------------------------- */
@@ -393,6 +509,18 @@ static double flops(const shape *s, size_t m, int op)
     return op == OP_PREDICT ? 2.0 * md * (a + b) : 2.0 * md * (2.0 * a + 3.0 * b);
 }
 
+/* The roofline time of predict or step, in seconds per call (see the top). */
+static double roofline(const limits *l, const shape *s, size_t m, int op)
+{
+    const double md = (double)m, ni = (double)s->ni, nh = (double)s->nh, no = (double)s->no;
+    const double np = ni * nh + nh + nh * no + no;
+    const double fl = op == OP_PREDICT ? flops(s, m, OP_PREDICT) : flops(s, m, OP_STEP) + 2.0 * np;
+    const double bytes = (op == OP_PREDICT ? 8.0 : 16.0) * np + 8.0 * md * (ni + no);
+    const double compute = fl / l->peak + md * nh * l->t_sig;
+    const double memory = bytes / l->bw;
+    return compute > memory ? compute : memory;
+}
+
 /* Bytes of the buffers one cell allocates. */
 static double cell_bytes(const shape *s, size_t m)
 {
@@ -401,15 +529,6 @@ static double cell_bytes(const shape *s, size_t m)
     /* X, Y, P; workspace; gemm/loops scratch A1, A2, D1; parameter copies and gradients */
     return 8.0 * (md * (ni + 2 * no) + md * (2 * nh + no + 1) + params + md * (2 * nh + no) +
                   3 * params);
-}
-
-/* Deterministic data: a small LCG, values in [-1, 1) that are not round. */
-static void fill(double *x, size_t n, uint64_t *state)
-{
-    for (size_t i = 0; i < n; i++) {
-        *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
-        x[i] = (double)(*state >> 11) * 0x1p-52 - 1.0;
-    }
 }
 
 static void cell_free(cell *c)
@@ -527,13 +646,13 @@ static double nsps(const timing *t, size_t m)
 
 static void print_header(void)
 {
-    printf("%-11s %6s | %9s %9s %9s %9s %9s | %9s %6s %6s | %7s %7s | %6s\n", "shape", "batch",
-           "predict", "grad", "step", "step min", "gemm", "loops", "st/gm", "lp/st", "step", "gemm",
-           "MAD");
-    printf("%-11s %6s | %49s | %9s %6s %6s | %15s | %6s\n", "", "", "ns per sample (median; step min)",
-           "ns/sample", "", "", "GFLOP/s", "step");
+    printf("%-11s %6s | %9s %9s %9s %9s %9s | %9s %6s %6s | %9s %6s %6s | %7s %7s | %6s\n", "shape",
+           "batch", "predict", "grad", "step", "step min", "gemm", "loops", "st/gm", "lp/st", "roof",
+           "st/rf", "pr/rf", "step", "gemm", "MAD");
+    printf("%-11s %6s | %49s | %9s %6s %6s | %9s %13s | %15s | %6s\n", "", "",
+           "ns per sample (median; step min)", "ns/sample", "", "", "step ns/s", "", "GFLOP/s", "step");
     puts("-------------------------------------------------------------------------------------"
-         "------------------------------------");
+         "-------------------------------------------------------------");
 }
 
 static void print_ns(double v, bool ok)
@@ -556,7 +675,7 @@ static void print_ratio(double v, bool ok)
         printf(" %6s", "-");
 }
 
-static void print_row(const cell *c)
+static void print_row(const cell *c, const limits *l)
 {
     char name[64];
     shape_name(&c->s, name, sizeof name);
@@ -572,6 +691,11 @@ static void print_row(const cell *c)
     print_ns(nsps(&t[OP_LOOPS], m), t[OP_LOOPS].done);
     print_ratio(t[OP_STEP].median / t[OP_GEMM].median, t[OP_STEP].done && t[OP_GEMM].done);
     print_ratio(t[OP_LOOPS].median / t[OP_STEP].median, t[OP_STEP].done && t[OP_LOOPS].done);
+    printf(" |");
+    const double rs = roofline(l, &c->s, m, OP_STEP), rp = roofline(l, &c->s, m, OP_PREDICT);
+    print_ns(rs * 1e9 / (double)m, true);
+    print_ratio(t[OP_STEP].median / rs, t[OP_STEP].done);
+    print_ratio(t[OP_PREDICT].median / rp, t[OP_PREDICT].done);
     printf(" |");
     const bool sd = t[OP_STEP].done, gd = t[OP_GEMM].done;
     if (sd)
@@ -597,8 +721,8 @@ typedef struct {
     const char *core, *config;
 } machine;
 
-static int write_json(const char *path, const machine *mc, const options *o, const cell *cells,
-                      size_t n)
+static int write_json(const char *path, const machine *mc, const options *o, const limits *l,
+                      const cell *cells, size_t n)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -616,6 +740,12 @@ static int write_json(const char *path, const machine *mc, const options *o, con
     fprintf(f, ",\n  \"budget_s\": %g,\n  \"min_reps\": %d,\n", o->budget, o->min_reps);
     fprintf(f, "  \"flops\": \"step, grad, gemm, loops: 2m(2 n_in n_hidden + 3 n_hidden n_out); "
                "predict: 2m(n_in n_hidden + n_hidden n_out)\",\n");
+    fprintf(f, "  \"limits\": {\"dgemm_gflops\": %.6g, \"dgemm_n\": %zu, \"sigmoid_ns\": %.6g, "
+               "\"sigmoid_n\": %zu, \"triad_gbs\": %.6g, \"triad_n\": %zu},\n",
+            l->peak * 1e-9, l->gemm_n, l->t_sig * 1e9, l->sig_n, l->bw * 1e-9, l->triad_n);
+    fprintf(f, "  \"roofline\": \"max(flops / peak + m n_hidden t_sigmoid, bytes / triad bandwidth); "
+               "step: flops of the five gemms + 2 n_params, bytes 16 n_params + 8 m (n_in + n_out); "
+               "predict: flops of the forward two gemms, bytes 8 n_params + 8 m (n_in + n_out)\",\n");
     fprintf(f, "  \"cells\": [");
     for (size_t i = 0; i < n; i++) {
         const cell *c = &cells[i];
@@ -639,6 +769,12 @@ static int write_json(const char *path, const machine *mc, const options *o, con
             first = false;
         }
         fprintf(f, "}");
+        const double rs = roofline(l, &c->s, c->m, OP_STEP), rp = roofline(l, &c->s, c->m, OP_PREDICT);
+        fprintf(f, ",\n     \"roofline_step_ns\": %.6g, \"roofline_predict_ns\": %.6g", rs * 1e9, rp * 1e9);
+        if (c->t[OP_STEP].done)
+            fprintf(f, ", \"ratio_step_roofline\": %.6g", c->t[OP_STEP].median / rs);
+        if (c->t[OP_PREDICT].done)
+            fprintf(f, ", \"ratio_predict_roofline\": %.6g", c->t[OP_PREDICT].median / rp);
         if (c->t[OP_STEP].done && c->t[OP_GEMM].done)
             fprintf(f, ",\n     \"ratio_step_gemm\": %.6g, \"ratio_step_gemm_min\": %.6g",
                     c->t[OP_STEP].median / c->t[OP_GEMM].median, c->t[OP_STEP].min / c->t[OP_GEMM].min);
@@ -804,7 +940,20 @@ int main(int argc, char **argv)
            "cell\n",
            o.min_reps, o.budget);
     printf("flops:     five gemms 2m(2 n_in n_hidden + 3 n_hidden n_out); st/gm = step / gemm-only; "
-           "lp/st = loops / step\n\n");
+           "lp/st = loops / step\n");
+    limits lim;
+    if (measure_limits(&lim, o.quick) != 0)
+        return 1;
+    printf("limits:    dgemm %.1f GFLOP/s (%zu^3); sigmoid %.3f ns/element (%zu); triad %.1f GB/s "
+           "(3 x %zu MiB); best of 5 each\n",
+           lim.peak * 1e-9, lim.gemm_n, lim.t_sig * 1e9, lim.sig_n, lim.bw * 1e-9,
+           lim.triad_n * sizeof(double) >> 20);
+    printf("roofline:  max(flops/peak + m n_hidden t_sigmoid, bytes/triad); step: five gemms + 2 "
+           "n_params flops,\n"
+           "           16 n_params + 8 m (n_in + n_out) bytes (parameters read and written once, data "
+           "read once);\n"
+           "           predict: forward gemms, 8 n_params + 8 m (n_in + n_out) bytes.  st/rf, pr/rf = "
+           "step, predict / roofline\n\n");
     print_header();
 
     const size_t total = o.n_shapes * o.n_batches;
@@ -846,11 +995,11 @@ int main(int argc, char **argv)
             cell_free(c);
             n++;
             if (rc == 0)
-                print_row(c);
+                print_row(c, &lim);
         }
     }
     if (rc == 0 && o.json)
-        rc = write_json(o.json, &mc, &o, cells, n) != 0;
+        rc = write_json(o.json, &mc, &o, &lim, cells, n) != 0;
     if (rc == 0 && o.plot)
         rc = write_svg(o.plot, &mc, &o, cells, n) != 0;
     free(cells);

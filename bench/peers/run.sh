@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # run.sh - mlp2-bench and the NumPy / PyTorch peers on the same grid with the
 # same thread count, one after the other in one run, then the per-cell ratio
-# table (mlp2 against each peer).
+# table (mlp2 against each peer); then FANN (bench/peers/fann_peer.c, built
+# when libfann-dev is installed), which times libmlp2 and FANN interleaved
+# in one process after checking that FANN computes libmlp2's step.
 #
 # Usage: bench/peers/run.sh [--shapes S] [--batches B] [--threads N]
 #                           [--budget SECONDS] [--quick] [--out DIR]
 # Results go to DIR (default bench/results): mlp2.json, peers.json,
-# ns_per_sample.svg, ratios.txt, ratios.md.
+# ns_per_sample.svg, ratios.txt, ratios.md, fann.json, fann.txt.
 # Installs what is missing (Debian packages) unless MLP2_NO_INSTALL=1.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,6 +31,10 @@ if [[ ${MLP2_NO_INSTALL:-0} != 1 ]]; then
 fi
 [[ -d $build ]] || meson setup "$build" --buildtype=release >/dev/null
 ninja -C "$build" bench/mlp2-bench >/dev/null
+have_fann=0
+if [[ -f /usr/include/doublefann.h ]]; then
+  ninja -C "$build" bench/fann_peer >/dev/null && have_fann=1
+fi
 
 py=/usr/bin/python3
 [[ -x $py ]] || py=python3
@@ -45,3 +51,10 @@ echo
 echo "== mlp2 / peers"
 "$py" bench/peers/peers.py --join "$out/mlp2.json" "$out/peers.json" | tee "$out/ratios.txt"
 "$py" bench/peers/peers.py --join "$out/mlp2.json" "$out/peers.json" --markdown > "$out/ratios.md"
+echo
+if ((have_fann)); then
+  echo "== FANN ${args[*]}"
+  "$build/bench/fann_peer" "${args[@]}" --json "$out/fann.json" | tee "$out/fann.txt"
+else
+  echo "== FANN: libfann-dev is not installed (apt-get install libfann-dev); FANN peer skipped"
+fi
