@@ -117,6 +117,58 @@ static void adam_write(size_t n, double *restrict th, const double *restrict gr,
         adam_elem(th[i], gr[i], m[i], v[i], &c, &th[i], &m[i], &v[i]);
 }
 
+/* ---- the latency path: few parameters ----------------------------------- */
+
+/* Up to OPT_SMALL parameters the new values are made once, into the stack,
+ * checked as they are made, and copied in only when all are finite: one
+ * evaluation of each element's update instead of two (the check, then the
+ * write), with the same expressions and so the same bits.  Above it the two
+ * passes stay: a buffer for every new value would double the optimizer's
+ * memory. */
+#define OPT_SMALL 512
+
+typedef struct {
+    mlp2_optim_kind kind;
+    double lr, mu, wd;
+    adam_coef adam;
+} step_coef;
+
+static bool step_small(size_t n, double *restrict th, const double *restrict gr,
+                       double *restrict m, double *restrict v, const step_coef *k)
+{
+    double nt[OPT_SMALL], nm[OPT_SMALL], nv[OPT_SMALL];
+    uint64_t acc = 0;
+    switch (k->kind) {
+    case MLP2_OPTIM_SGD:
+        for (size_t i = 0; i < n; i++) {
+            /* theta - lr*grad: mlp2__sgd_update's expression when wd == 0 */
+            nt[i] = k->wd == 0.0 ? th[i] - k->lr * gr[i] : sgd_elem(th[i], gr[i], k->lr, k->wd);
+            acc |= mlp2__nonfinite_bit(nt[i]);
+        }
+        break;
+    case MLP2_OPTIM_MOMENTUM:
+        for (size_t i = 0; i < n; i++) {
+            momentum_elem(th[i], gr[i], m[i], k->lr, k->mu, k->wd, &nt[i], &nm[i]);
+            acc |= mlp2__nonfinite_bit(nt[i]) | mlp2__nonfinite_bit(nm[i]);
+        }
+        break;
+    case MLP2_OPTIM_ADAM:
+        for (size_t i = 0; i < n; i++) {
+            adam_elem(th[i], gr[i], m[i], v[i], &k->adam, &nt[i], &nm[i], &nv[i]);
+            acc |= mlp2__nonfinite_bit(nt[i]) | mlp2__nonfinite_bit(nm[i]) | mlp2__nonfinite_bit(nv[i]);
+        }
+        break;
+    }
+    if (acc >> 63)
+        return false;
+    memcpy(th, nt, n * sizeof *th);
+    if (m)
+        memcpy(m, nm, n * sizeof *m);
+    if (v)
+        memcpy(v, nv, n * sizeof *v);
+    return true;
+}
+
 /* ---- public API --------------------------------------------------------- */
 
 mlp2_optim_config mlp2_optim_defaults(mlp2_optim_kind kind)
@@ -194,6 +246,19 @@ mlp2_status mlp2_optim_step(mlp2_optim *opt, mlp2 *net, const double *grad)
     const mlp2_optim_config *c = &opt->cfg;
     double *th = net->theta;
     bool ok = false;
+    if (n <= OPT_SMALL) {
+        const double t1 = (double)(opt->t + 1);
+        step_coef k = {.kind = c->kind, .lr = c->lr, .wd = c->weight_decay,
+                       .mu = opt->t == 0 ? 0.0 : c->momentum};
+        if (c->kind == MLP2_OPTIM_ADAM) /* as below */
+            k.adam = (adam_coef){.lr_t = c->lr / (1.0 - pow(c->beta1, t1)),
+                                 .bc2s = sqrt(1.0 - pow(c->beta2, t1)),
+                                 .b1 = c->beta1, .b2 = c->beta2, .eps = c->eps, .wd = c->weight_decay};
+        if (!step_small(n, th, grad, opt->m, opt->v, &k))
+            return MLP2_FAIL(MLP2_ENONFINITE);
+        opt->t++;
+        return MLP2_OK;
+    }
     switch (c->kind) {
     case MLP2_OPTIM_SGD:
         if (c->weight_decay == 0.0) {
