@@ -122,10 +122,15 @@ static void adam_write(size_t n, double *restrict th, const double *restrict gr,
 /* Up to OPT_SMALL parameters the new values are made once, into the stack,
  * checked as they are made, and copied in only when all are finite: one
  * evaluation of each element's update instead of two (the check, then the
- * write), with the same expressions and so the same bits.  Above it the two
- * passes stay: a buffer for every new value would double the optimizer's
- * memory. */
+ * write), with the same expressions and so the same bits.  For momentum
+ * and Adam, whose updates cost a division and a square root, this is faster
+ * (measured: Adam on 385 parameters 1.5 us -> 0.85-1.2 us); for plain SGD
+ * the copy costs more than the cheap check pass saves, so SGD keeps its two
+ * vectorised passes, and so do models of fewer than OPT_SMALL_MIN
+ * parameters (momentum on 2-3-1: 16 ns with two passes, 24 ns with the copy).  Above OPT_SMALL the two passes stay: a buffer for
+ * every new value would double the optimizer's memory. */
 #define OPT_SMALL 512
+#define OPT_SMALL_MIN 64
 
 typedef struct {
     mlp2_optim_kind kind;
@@ -139,13 +144,8 @@ static bool step_small(size_t n, double *restrict th, const double *restrict gr,
     double nt[OPT_SMALL], nm[OPT_SMALL], nv[OPT_SMALL];
     uint64_t acc = 0;
     switch (k->kind) {
-    case MLP2_OPTIM_SGD:
-        for (size_t i = 0; i < n; i++) {
-            /* theta - lr*grad: mlp2__sgd_update's expression when wd == 0 */
-            nt[i] = k->wd == 0.0 ? th[i] - k->lr * gr[i] : sgd_elem(th[i], gr[i], k->lr, k->wd);
-            acc |= mlp2__nonfinite_bit(nt[i]);
-        }
-        break;
+    case MLP2_OPTIM_SGD: /* never taken (see above): refuse rather than copy garbage */
+        return false;
     case MLP2_OPTIM_MOMENTUM:
         for (size_t i = 0; i < n; i++) {
             momentum_elem(th[i], gr[i], m[i], k->lr, k->mu, k->wd, &nt[i], &nm[i]);
@@ -246,7 +246,7 @@ mlp2_status mlp2_optim_step(mlp2_optim *opt, mlp2 *net, const double *grad)
     const mlp2_optim_config *c = &opt->cfg;
     double *th = net->theta;
     bool ok = false;
-    if (n <= OPT_SMALL) {
+    if (n >= OPT_SMALL_MIN && n <= OPT_SMALL && c->kind != MLP2_OPTIM_SGD) {
         const double t1 = (double)(opt->t + 1);
         step_coef k = {.kind = c->kind, .lr = c->lr, .wd = c->weight_decay,
                        .mu = opt->t == 0 ? 0.0 : c->momentum};
