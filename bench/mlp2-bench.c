@@ -16,12 +16,14 @@
  * is that count over the median time; element-wise work is not counted.
  *
  * Roofline.  Before the cells, the run measures the machine's limits on one
- * thread (best of 5 samples each):
- *   peak     GFLOP/s of a large square cblas_dgemm (1024, --quick 512);
+ * thread, each the best of many short samples (on a shared machine the
+ * shortest sample is the one no other job stretched):
+ *   peak     GFLOP/s of a square cblas_dgemm (512, --quick 256; best of 30);
  *   sigmoid  ns per element of the library's own sigmoid kernel (the BLAS
  *            path's, mlp2__bias_sigmoid) on a 32768-element row in L2;
  *   triad    GB/s of a STREAM triad a = b + s c on 3 x 128 MiB arrays
- *            (--quick 3 x 32 MiB), counting 24 bytes per element.
+ *            (--quick 3 x 32 MiB), counting 24 bytes per element, timed in
+ *            blocks of 2^17 elements over 3 passes (the fastest block).
  * Each cell's roofline time is max(flops / peak + n_sigmoid t_sigmoid,
  * bytes / bandwidth), with, for the step: flops = the five gemms plus 2 per
  * parameter (the update), n_sigmoid = m n_hidden, bytes = every parameter
@@ -320,12 +322,14 @@ typedef struct {
     size_t gemm_n, sig_n, triad_n;
 } limits;
 
-/* the shortest of 5 samples of fn(ctx), each of `calls` calls */
-static double best_of_5(void (*fn)(void *), void *ctx, int calls)
+/* The shortest of `samples` samples of fn(ctx), each of `calls` calls.
+ * Short samples and the best of many: on a shared machine most samples are
+ * stretched by other jobs, and the shortest is the machine's limit. */
+static double best_of(void (*fn)(void *), void *ctx, int calls, int samples)
 {
     fn(ctx); /* warm-up */
     double best = 1e300;
-    for (int s = 0; s < 5; s++) {
+    for (int s = 0; s < samples; s++) {
         const double t0 = now();
         for (int i = 0; i < calls; i++)
             fn(ctx);
@@ -354,19 +358,35 @@ static void run_sigmoid(void *p)
     mlp2__bias_sigmoid(1, r->n, r->a, r->b); /* a = sigmoid(a + b) */
 }
 
-static void run_triad(void *p)
+static void triad(size_t n, double *restrict a, const double *restrict b, const double *restrict c)
 {
-    const arrays *r = p;
-    double *restrict a = r->a;
-    const double *restrict b = r->b, *restrict c = r->c;
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < n; i++)
         a[i] = b[i] + 0.5 * c[i];
+}
+
+/* Triad bandwidth: 3 passes over the arrays (far larger than the caches),
+ * each timed in blocks of TRIAD_BLOCK elements; the fastest block gives
+ * the bandwidth (a block of 3 MiB of traffic takes well under a
+ * scheduler's time slice). */
+#define TRIAD_BLOCK ((size_t)1 << 17)
+static double triad_bw(const arrays *r)
+{
+    double best = 1e300;
+    triad(r->n, r->a, r->b, r->c); /* touch every page */
+    for (int pass = 0; pass < 3; pass++)
+        for (size_t i = 0; i + TRIAD_BLOCK <= r->n; i += TRIAD_BLOCK) {
+            const double t0 = now();
+            triad(TRIAD_BLOCK, r->a + i, r->b + i, r->c + i);
+            const double t = now() - t0;
+            best = t < best ? t : best;
+        }
+    return 24.0 * (double)TRIAD_BLOCK / best;
 }
 
 static int measure_limits(limits *l, bool quick)
 {
     uint64_t st = 12345;
-    l->gemm_n = quick ? 512 : 1024;
+    l->gemm_n = quick ? 256 : 512;
     l->sig_n = 32768;
     l->triad_n = quick ? (size_t)1 << 22 : (size_t)1 << 24;
     const size_t big = l->triad_n > l->gemm_n * l->gemm_n ? l->triad_n : l->gemm_n * l->gemm_n;
@@ -382,14 +402,14 @@ static int measure_limits(limits *l, bool quick)
     fill(r.b, big, &st);
     fill(r.c, big, &st);
     r.n = l->gemm_n;
-    const double tg = best_of_5(run_dgemm, &r, 1);
+    const double tg = best_of(run_dgemm, &r, 1, quick ? 10 : 30);
     l->peak = 2.0 * (double)r.n * (double)r.n * (double)r.n / tg;
     r.n = l->sig_n;
     for (size_t i = 0; i < r.n; i++)
         r.b[i] = 0.0;
-    l->t_sig = best_of_5(run_sigmoid, &r, 20) / (double)r.n;
+    l->t_sig = best_of(run_sigmoid, &r, 2, quick ? 10 : 50) / (double)r.n;
     r.n = l->triad_n;
-    l->bw = 24.0 * (double)r.n / best_of_5(run_triad, &r, 1);
+    l->bw = triad_bw(&r);
     free(r.a);
     free(r.b);
     free(r.c);
@@ -945,7 +965,7 @@ int main(int argc, char **argv)
     if (measure_limits(&lim, o.quick) != 0)
         return 1;
     printf("limits:    dgemm %.1f GFLOP/s (%zu^3); sigmoid %.3f ns/element (%zu); triad %.1f GB/s "
-           "(3 x %zu MiB); best of 5 each\n",
+           "(3 x %zu MiB); best of many short samples\n",
            lim.peak * 1e-9, lim.gemm_n, lim.t_sig * 1e9, lim.sig_n, lim.bw * 1e-9,
            lim.triad_n * sizeof(double) >> 20);
     printf("roofline:  max(flops/peak + m n_hidden t_sigmoid, bytes/triad); step: five gemms + 2 "
