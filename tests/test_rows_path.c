@@ -370,6 +370,60 @@ static void test_optim_overflow_changes_nothing(void **state)
         }
 }
 
+/* ---- allocation failure on the latency path ----------------------------- */
+
+/* An allocator that fails its fail_at-th call (1-based; 0 never fails). */
+static int alloc_calls, fail_at;
+static void *failing_alloc(void *ud, size_t size)
+{
+    (void)ud;
+    return ++alloc_calls == fail_at ? NULL : malloc(size);
+}
+static void plain_free(void *ud, void *ptr)
+{
+    (void)ud;
+    free(ptr);
+}
+
+/* With ws == NULL the call makes a temporary workspace: fail each of its
+ * allocations in turn; every failure is MLP2_ENOMEM with the model and the
+ * outputs as they were, and the first run without a failure succeeds. */
+static void test_rows_oom(void **state)
+{
+    (void)state;
+    static const shape_t sh = {2, 3, 1};
+    setup_t u = make(&sh, 1, 1, 5);
+    double *before = tu_alloc(u.np), *after = tu_alloc(u.np);
+    mlp2_get_params(u.net, before);
+    for (int op = 0; op < 3; op++) {
+        for (int k = 1;; k++) {
+            double out[1] = {-7.0}, L = -7.0, g[13];
+            for (size_t i = 0; i < 13; i++)
+                g[i] = -7.0;
+            alloc_calls = 0;
+            fail_at = k;
+            assert_int_equal(mlp2_set_allocator(failing_alloc, plain_free, NULL), MLP2_OK);
+            mlp2_status st = op == 0   ? mlp2_predict(u.net, NULL, 1, u.X, out)
+                             : op == 1 ? mlp2_loss_grad(u.net, NULL, 1, u.X, u.Y, &L, g)
+                                       : mlp2_sgd_step(u.net, NULL, 1, u.X, u.Y, 1e-3, &L);
+            assert_int_equal(mlp2_set_allocator(NULL, NULL, NULL), MLP2_OK);
+            if (alloc_calls < k) { /* no allocation failed: the call ran */
+                assert_int_equal(st, MLP2_OK);
+                assert_true(k > 1); /* it did allocate (a temporary workspace) */
+                break;
+            }
+            assert_int_equal(st, MLP2_ENOMEM);
+            mlp2_get_params(u.net, after);
+            assert_memory_equal(after, before, u.np * sizeof(double));
+            assert_true(out[0] == -7.0 && L == -7.0 && g[0] == -7.0);
+        }
+        mlp2_set_params(u.net, before); /* undo the successful step */
+    }
+    free(before);
+    free(after);
+    unmake(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_gradient),
         cmocka_unit_test(test_careful_fallback),
         cmocka_unit_test(test_optim_overflow_changes_nothing),
+        cmocka_unit_test(test_rows_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
