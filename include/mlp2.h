@@ -459,14 +459,23 @@ MLP2_API const char *mlp2_section_name(const mlp2 *net, size_t i);
 #define MLP2_FORMAT_VERSION 1
 
 /**
- * Save net (sizes, parameters, sections) to path, atomically: the data goes
- * to a temporary file in the same folder, is flushed and fsync'ed, then
- * renamed over path.
+ * Save net (sizes, parameters, sections) to path, atomically: readers of
+ * path see the old file or the complete new one, never a mix, whatever
+ * kills the process (docs/FORMAT.md, "How files are written").  The data
+ * goes to a temporary file in the target's folder (unnamed where the file
+ * system allows it), is fsync'ed, renamed over path, and the folder is
+ * fsync'ed.  Temporary files left by killed saves (same host, writer gone)
+ * are removed.  A symbolic link is written through (the link stays); a
+ * FIFO, a character device or /dev/fd/N, /proc/self/fd/N is written
+ * straight through.  The replaced file's mode is kept, and its owner where
+ * permitted.  A read-only file (no write permission bit, or not writable by
+ * the caller) is not replaced: MLP2_EIO with errno EACCES.  Thread-safe for
+ * different paths.
  * @returns MLP2_OK; MLP2_EINVAL (NULL); MLP2_EIO (any failure to create,
- *          write, sync or rename: an existing file at path is left as it
- *          was, and no temporary file is left behind; only when the
- *          last step, the fsync of the folder after the rename, fails is
- *          the new file already in place); MLP2_ENOMEM.
+ *          write, sync or rename, errno telling why: an existing file at
+ *          path is left as it was, and no temporary file is left behind;
+ *          only when the last step, the fsync of the folder after the
+ *          rename, fails is the new file already in place); MLP2_ENOMEM.
  */
 MLP2_API mlp2_status mlp2_save(const mlp2 *net, const char *path);
 /**

@@ -1,19 +1,18 @@
 /*
- * io.c - the model file: mlp2_save (atomic replace), mlp2_load and
- * mlp2_load_buffer.  The format is documented byte by byte in docs/FORMAT.md;
+ * io.c - the model file: mlp2_save (through the atomic writer of
+ * lib/atomic.c), mlp2_load and mlp2_load_buffer.  The format is documented byte by byte in docs/FORMAT.md;
  * this file and that document change together.
  */
 #include "internal.h"
+#include "atomic.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h> /* rename */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef O_CLOEXEC
@@ -331,20 +330,6 @@ mlp2_status mlp2_load_buffer(mlp2 **out, const void *buf, size_t len)
 /* Largest count passed to one read()/write(): well under SSIZE_MAX everywhere. */
 #define IO_CHUNK ((size_t)1 << 30)
 
-static bool write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n < IO_CHUNK ? n : IO_CHUNK);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /* Read up to n bytes; *got is what arrived before end of file. */
 static bool read_all(int fd, unsigned char *p, size_t n, size_t *got)
 {
@@ -364,117 +349,18 @@ static bool read_all(int fd, unsigned char *p, size_t n, size_t *got)
     return true;
 }
 
-static bool sync_fd(int fd)
-{
-    int r;
-    do
-        r = fsync(fd);
-    while (r != 0 && errno == EINTR);
-    return r == 0;
-}
-
-/*
- * Create tmp = path + ".tmp.XXXXXX" exclusively (O_EXCL), the X's drawn from
- * a generator seeded locally with the pid, the clock and addresses, retried
- * on collision.  Mode 0666 minus the umask, like any new file (mkstemp would
- * force 0600 on the saved model).  Returns the descriptor or -1.
- */
-static int create_temp(char *tmp, size_t plen)
-{
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    struct timespec ts = {0, 0};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    mlp2_rng r;
-    mlp2__rng_seed(&r, (uint64_t)getpid() ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
-                           ((uint64_t)(uintptr_t)tmp << 16) ^ (uint64_t)(uintptr_t)&r);
-    char *x = tmp + plen + 5; /* after ".tmp." */
-    for (int attempt = 0; attempt < 100; attempt++) {
-        uint64_t v = mlp2__rng_next(&r);
-        for (int k = 0; k < 6; k++, v /= 62)
-            x[k] = alphabet[v % 62];
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0)
-            return fd;
-        if (errno != EEXIST && errno != EINTR)
-            return -1;
-    }
-    return -1;
-}
-
-/* fsync and close a folder.  EINVAL (or ENOTSUP) from fsync means the file
- * system cannot sync folders: there is nothing more to do, so it counts as
- * done, as in SQLite. */
-static bool sync_dir(int dfd)
-{
-    bool ok = sync_fd(dfd);
-    if (!ok && errno == EINVAL)
-        ok = true;
-#ifdef ENOTSUP
-    if (!ok && errno == ENOTSUP)
-        ok = true;
-#endif
-    return (close(dfd) == 0) && ok;
-}
-
-/* The folder holding path, opened for fsync; -1 on failure.  Uses tmp
- * (a copy of path, plen bytes plus room) as scratch for the folder name. */
-static int open_dir(const char *path, size_t plen, char *tmp)
-{
-    const char *slash = NULL;
-    for (size_t i = 0; i < plen; i++)
-        if (path[i] == '/')
-            slash = path + i;
-    if (!slash) {
-        memcpy(tmp, ".", 2);
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path); /* "/name": the root */
-        memcpy(tmp, path, n);
-        tmp[n] = '\0';
-    }
-    return open(tmp, O_RDONLY | O_CLOEXEC);
-}
-
-/* Write buf to path atomically; MLP2_EIO with no trace on any failure
- * before the rename. */
+/* Write buf to path with the project's one atomic writer (lib/atomic.c);
+ * MLP2_EIO, errno telling why, on any failure. */
 static mlp2_status write_atomic(const char *path, const unsigned char *buf, size_t size)
 {
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t plen = strlen(path), tlen;
-    if (!mlp2__add(plen, sizeof suffix, &tlen))
-        return MLP2_FAIL(MLP2_ENOMEM);
-    char *tmp = mlp2__alloc(tlen);
-    if (!tmp)
-        return MLP2_FAIL(MLP2_ENOMEM);
-
-    /* the folder first: a missing folder fails before anything is created,
-     * and after the rename only its fsync is left to do */
-    int dfd = open_dir(path, plen, tmp);
-    if (dfd < 0 && errno != EACCES) { /* a folder we may write but not read: no folder sync */
-        mlp2__free(tmp);
+    mlp2__afile a;
+    if (mlp2__afile_open(&a, path) != 0)
+        return MLP2_FAIL(MLP2_EIO);
+    if (mlp2__write_all(a.fd, buf, size) != 0) {
+        mlp2__afile_abort(&a);
         return MLP2_FAIL(MLP2_EIO);
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-    int fd = create_temp(tmp, plen);
-    if (fd < 0) {
-        if (dfd >= 0)
-            close(dfd);
-        mlp2__free(tmp);
-        return MLP2_FAIL(MLP2_EIO);
-    }
-    bool ok = write_all(fd, buf, size) && sync_fd(fd);
-    ok = (close(fd) == 0) && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok) {
-        unlink(tmp);
-        if (dfd >= 0)
-            close(dfd);
-        mlp2__free(tmp);
-        return MLP2_FAIL(MLP2_EIO);
-    }
-    mlp2__free(tmp);
-    /* the rename is done: make it durable */
-    return dfd < 0 || sync_dir(dfd) ? MLP2_OK : MLP2_FAIL(MLP2_EIO);
+    return mlp2__afile_commit(&a) == 0 ? MLP2_OK : MLP2_FAIL(MLP2_EIO);
 }
 
 mlp2_status mlp2_save(const mlp2 *net, const char *path)
@@ -536,7 +422,10 @@ mlp2_status mlp2_load(mlp2 **out, const char *path)
         return MLP2_FAIL(MLP2_EINVAL);
     /* O_NONBLOCK: a FIFO at path must not block the open (it is then
      * refused as not a regular file) */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return MLP2_FAIL(MLP2_EIO);
     unsigned char *buf = NULL;
