@@ -600,6 +600,54 @@ int mlp2__afile_commit(mlp2__afile *a)
     int e = errno;
     close(a->dirfd);
     reset(a);
+    a->renamed = true;
     errno = e;
     return r;
+}
+
+/* ---- for the command: checks before the work, and its signal guard ------- */
+
+int mlp2__afile_check(const char *path, bool *read_only)
+{
+    *read_only = false;
+    char real[PATH_MAX], full[PATH_MAX];
+    struct stat sb;
+    bool exists = false;
+    int fdn = -1;
+    if (resolve(path, real, &fdn, &sb, &exists) != 0)
+        return -1;
+    if (fdn >= 0)
+        return fcntl(fdn, F_GETFL) < 0 ? -1 : 0;
+    if (fdn == -2 || (exists && (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode))))
+        return 0;
+    if (exists && !S_ISREG(sb.st_mode)) {
+        errno = S_ISDIR(sb.st_mode) ? EISDIR : ENOTSUP;
+        return -1;
+    }
+    memcpy(full, real, sizeof full);
+    mlp2__afile a;
+    reset(&a);
+    if (split(real, &a) != 0 || access(real, W_OK | X_OK) != 0)
+        return -1;
+    if (exists && ((sb.st_mode & 0222) == 0 || (faccessat(AT_FDCWD, full, W_OK, AT_EACCESS) != 0 && errno == EACCES))) {
+        *read_only = true;
+        errno = EACCES;
+        return -1;
+    }
+    return 0;
+}
+
+int mlp2__afile_dirfd(const char *path)
+{
+    char real[PATH_MAX];
+    struct stat sb;
+    bool exists = false;
+    int fdn = -1;
+    if (resolve(path, real, &fdn, &sb, &exists) != 0 || fdn != -1 || (exists && !S_ISREG(sb.st_mode)))
+        return -1;
+    mlp2__afile a;
+    reset(&a);
+    if (split(real, &a) != 0)
+        return -1;
+    return open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }

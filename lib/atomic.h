@@ -49,6 +49,8 @@ typedef struct mlp2__afile {
     uid_t old_uid;   /* ... owner */
     gid_t old_gid;   /* ... and group */
     unsigned long long start; /* this process's start time, for temporary names */
+    bool renamed; /* after mlp2__afile_commit: the new file is in place (a
+                   * failure was then the folder's fsync) */
     char tmp[80];    /* the temporary file's name in the folder; "" when none exists */
     char name[NAME_MAX + 1]; /* the target's name in the folder */
 } mlp2__afile;
@@ -90,5 +92,15 @@ int mlp2__write_all(int fd, const void *buf, size_t n);
 void mlp2__afile_sweep_own(int dirfd, const char *prefix);
 /* MLP2__TMP_PREFIX "HOST.PID." for this process, into buf (>= 64 bytes). */
 void mlp2__own_tmp_prefix(char *buf, size_t size);
+
+/* Could path be written, without creating anything: its folder exists and
+ * is writable, and it is not a folder, a block device or a read-only file
+ * (the errors of mlp2__afile_open).  0 or -1 with errno; *read_only tells
+ * the last case (EACCES) from an unwritable folder. */
+int mlp2__afile_check(const char *path, bool *read_only);
+/* The folder where mlp2__afile_open(path) would put its temporary file,
+ * opened for reading (for mlp2__afile_sweep_own); -1 when path is written
+ * straight through or cannot be resolved. */
+int mlp2__afile_dirfd(const char *path);
 
 #endif

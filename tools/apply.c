@@ -6,6 +6,7 @@
 #include "apply.h"
 #include "common.h"
 #include "model.h"
+#include "outfile.h"
 
 static int use_option(void *ctx, int id, const char *v)
 {
@@ -44,6 +45,9 @@ int use_parse(use_opts *o, const cli_option *opts, int argc, char **argv)
         return cli_usage_error(o->cmd, "the model and the data cannot both come from standard input ('-')");
     if (o->json && o->csv)
         return cli_usage_error(o->cmd, "--json and --csv cannot be used together");
+    const io_file files[] = {{"-m", o->model, 0}, {"DATA", o->data, 0}, {"-o", o->output, 1}};
+    if ((rc = check_distinct(o->cmd, files, sizeof files / sizeof files[0])))
+        return rc;
     if (o->output && (rc = check_output_dir(o->output)))
         return rc;
     return 0;

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "cli.h"
 #include "common.h"
 #include "num.h"
@@ -81,19 +82,21 @@ int parse_size_opt(const char *cmd, const char *opt, const char *v, unsigned lon
  * so a long run is not wasted on a typo). */
 int check_output_dir(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir) {
-        cli_error("out of memory");
+    bool read_only;
+    if (strcmp(path, "-") == 0 || mlp2__afile_check(path, &read_only) == 0)
+        return EXIT_OK;
+    int e = errno;
+    if (read_only) {
+        cli_error("%s: a read-only file is not replaced (make it writable, or remove it, to replace it)", path);
         return EXIT_IO;
     }
-    int rc = EXIT_OK;
-    if (access(dir, W_OK | X_OK) != 0) {
-        cli_error("%s: cannot write there: %s: %s", path, dir, strerror(errno));
-        rc = EXIT_IO;
-    }
-    free(dir);
-    return rc;
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        cli_error("%s: cannot write there: .: %s", path, strerror(e));
+    else
+        cli_error("%s: cannot write there: %.*s: %s", path, slash == path ? 1 : (int)(slash - path), path,
+                  strerror(e));
+    return EXIT_IO;
 }
 
 /* A value on one line: newlines and other control bytes become '?'. */

@@ -29,8 +29,10 @@ int parse_double_opt(const char *cmd, const char *opt, const char *v, double lo,
 int parse_size_opt(const char *cmd, const char *opt, const char *v, unsigned long long lo, unsigned long long hi,
                    size_t *out);
 
-/* The folder part of path exists and is writable (checked before training,
- * so a long run is not wasted on a typo).  EXIT_OK or EXIT_IO. */
+/* path can be written (lib/atomic.c's mlp2__afile_check): its folder exists
+ * and is writable, and it is not a folder or a read-only file.  Checked
+ * before training, so a long run is not wasted on a typo.  EXIT_OK or
+ * EXIT_IO. */
 int check_output_dir(const char *path);
 
 /* s as one CSV field: quoted (with "" for a quote) when it holds a comma,

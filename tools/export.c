@@ -175,7 +175,10 @@ static int check_opts(const export_opts *o, char name[64])
     } else {
         default_name(o->output, name);
     }
-    int rc = check_output_dir(o->output);
+    const io_file files[] = {{"MODEL", o->model, 0}, {"-o", o->output, 1}, {"--header", o->header, 1}};
+    int rc = check_distinct("export", files, sizeof files / sizeof files[0]);
+    if (rc == EXIT_OK)
+        rc = check_output_dir(o->output);
     if (rc == EXIT_OK && o->header)
         rc = check_output_dir(o->header);
     return rc;
@@ -222,8 +225,9 @@ int cmd_export(int argc, char **argv)
         }
     }
     export_job src = {net, &eo, MLP2_EXPORT_SOURCE}, hdr = {net, &eo, MLP2_EXPORT_HEADER};
-    if ((rc = write_atomic(o.output, write_part, &src)) == EXIT_OK && o.header)
-        rc = write_atomic(o.header, write_part, &hdr);
+    if ((rc = write_atomic(o.output, write_part, &src)) == EXIT_OK && o.header &&
+        (rc = write_atomic(o.header, write_part, &hdr)) != EXIT_OK)
+        cli_error("%s was written, but the header %s was not", o.output, o.header);
 done:
     columns_free(&c);
     mlp2_free(net);

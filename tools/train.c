@@ -216,6 +216,10 @@ static int check_args(const train_opts *o)
                                         " file");
     if ((rc = check_no_effect(o)))
         return rc;
+    const io_file files[] = {{"DATA", o->data, 0}, {"--val-data", o->val_data, 0}, {"-o", o->output, 1},
+                             {"--plot", o->plot, 1}};
+    if ((rc = check_distinct("train", files, sizeof files / sizeof files[0])))
+        return rc;
     if ((rc = check_output_dir(o->output)))
         return rc;
     if (o->plot && (rc = check_output_dir(o->plot)))
@@ -304,18 +308,18 @@ static int fit(const train_opts *o, train_state *s, mlp2_train_config *cfg, mlp2
  * failed or interrupted run leaves an existing chart alone, like the
  * model). */
 static int save_outputs(const train_opts *o, train_state *s, const mlp2_train_config *cfg,
-                        const mlp2_train_report *rep)
+                        const mlp2_train_report *rep, int *plot_rc)
 {
     int rc;
+    *plot_rc = EXIT_OK;
     if ((rc = store_sections(s->net, &s->cols, o, cfg, s->m_train, s->m_val, rep)))
         return rc;
-    mlp2_status st = mlp2_save(s->net, o->output);
-    if (st != MLP2_OK) {
-        cli_error("%s: cannot save the model: %s%s%s", o->output, mlp2_strerror(st), errno ? ": " : "",
-                  errno ? strerror(errno) : "");
-        return st == MLP2_ENOMEM ? EXIT_TRAIN : EXIT_IO;
-    }
     const progress *p = &s->prog;
+    if ((rc = save_model(s->net, o->output))) {
+        if (o->plot && p->recorded > 0)
+            cli_error("the learning curve was not written to %s either", o->plot);
+        return rc;
+    }
     if (o->plot && p->recorded > 0) {
         char sub[160];
         snprintf(sub, sizeof sub, "%zu-%zu-%zu network, %s, lr %s, batch %zu", s->d.n_in, o->hidden, s->d.n_out,
@@ -323,7 +327,8 @@ static int save_outputs(const train_opts *o, train_state *s, const mlp2_train_co
         /* the marker: the kept epoch, or (keeping the last) the lowest loss */
         size_t best = keeps_best(o) ? rep->best_epoch : lowest_epoch(p, s->m_val > 0);
         plot_ctx pc = {.p = p, .best_epoch = best, .subtitle = sub};
-        if (write_atomic(o->plot, write_plot, &pc) == EXIT_OK && !o->quiet)
+        *plot_rc = write_atomic(o->plot, write_plot, &pc);
+        if (*plot_rc == EXIT_OK && !o->quiet)
             fprintf(stderr, "mlp2: learning curve written to %s\n", o->plot);
     }
     return EXIT_OK;
@@ -390,7 +395,8 @@ static int run_train(const train_opts *o, train_state *s)
     mlp2_train_config cfg;
     mlp2_train_report rep;
     double elapsed = 0;
-    if ((rc = fit(o, s, &cfg, &rep, &elapsed)) || (rc = save_outputs(o, s, &cfg, &rep)))
+    int plot_rc;
+    if ((rc = fit(o, s, &cfg, &rep, &elapsed)) || (rc = save_outputs(o, s, &cfg, &rep, &plot_rc)))
         return rc;
     print_outcome(o, s, &rep, elapsed);
     if (s->d.table.skipped)
@@ -402,6 +408,10 @@ static int run_train(const train_opts *o, train_state *s)
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("cannot write the summary: %s", strerror(errno));
         return EXIT_IO;
+    }
+    if (plot_rc != EXIT_OK) { /* the model is saved; the chart is not (an old one is as it was) */
+        cli_error("the model was written to %s, but the learning curve was not written to %s", o->output, o->plot);
+        return plot_rc;
     }
     return rep.reason == MLP2_STOP_CANCELLED ? EXIT_INTERRUPT : EXIT_OK;
 }

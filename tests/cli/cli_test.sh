@@ -360,18 +360,23 @@ case_atomic_signal() {
   local rows=300000
   awk -v n=$rows 'BEGIN { print "x"; for (i = 0; i < n; i++) printf "%.6f\n", i / n }' > big.csv
   set -m  # job control: a background job must not start with SIGINT ignored
-  local sig seen=0
+  local sig seen=0 here; here=$(pwd)
   for sig in INT TERM HUP; do
     printf 'old\n' > out.csv
     "${VG[@]}" "$MLP2_BIN" predict -m m.mlp2 big.csv -o out.csv >out.txt 2>err.txt &
     local pid=$! found=0
+    # the write is in progress: an unnamed temporary file (O_TMPFILE) open in
+    # this folder, or a named one (where the file system has no O_TMPFILE)
     while kill -0 $pid 2>/dev/null; do
-      if compgen -G 'out.csv.*' >/dev/null; then found=1; break; fi
+      if compgen -G '.mlp2-tmp.*' >/dev/null ||
+         [[ -n $(find /proc/$pid/fd -lname "$here/#*" 2>/dev/null || true) ]]; then found=1; break; fi
     done
     if ((found)); then seen=$((seen + 1)); kill -$sig $pid 2>/dev/null || true; fi
     local got=0; wait $pid || got=$?
     echo "SIG$sig: temporary file seen: $found, exit $got"
-    if compgen -G 'out.csv.*' >/dev/null; then ls >&2; fail "SIG$sig left a temporary file"; fi
+    if compgen -G '.mlp2-tmp.*' >/dev/null; then ls -a >&2; fail "SIG$sig left a temporary file"; fi
+    [[ $(ls -A | sort | tr '\n' ' ') == "big.csv err.txt m.mlp2 out.csv out.txt small.csv " ]] ||
+      { ls -a >&2; fail "SIG$sig: stray files"; }
     if [[ $(cat out.csv) != old ]]; then
       [[ $(wc -l < out.csv) == $((rows + 1)) ]] || fail "SIG$sig: out.csv is neither the old nor a complete file"
     fi

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct {
@@ -25,7 +26,8 @@ static struct {
     unsigned long at, calls[FAULT_N_OPS];
     char trace[4096];
     size_t tlen;
-    const char *log;
+    const char *log, *trace_file;
+    long delay_ms;
 } F;
 
 static const char *const op_names[FAULT_N_OPS] = {"open", "read", "write", "fsync", "close", "rename", "link"};
@@ -156,6 +158,10 @@ ssize_t read(int fd, void *buf, size_t n)
 ssize_t write(int fd, const void *buf, size_t n)
 {
     REAL(write);
+    if (F.delay_ms > 0 && fd > 2) { /* a slow disk: the write is easy to catch in progress */
+        struct timespec ts = {F.delay_ms / 1000, (F.delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     if (hit(FAULT_WRITE, 'w')) {
         if (F.kind != FAULT_SHORT)
             return fail();
@@ -252,22 +258,35 @@ __attribute__((constructor)) static void fault_from_env(void)
     const char *op = getenv("FAULT_OP"), *at = getenv("FAULT_AT"), *err = getenv("FAULT_ERR");
     F.no_tmpfile = getenv("FAULT_NO_TMPFILE") != NULL;
     F.log = getenv("FAULT_LOG");
+    F.trace_file = getenv("FAULT_TRACE");
+    F.delay_ms = getenv("FAULT_DELAY_MS") ? atol(getenv("FAULT_DELAY_MS")) : 0;
     int o = index_of(op, op_names, FAULT_N_OPS), k = index_of(err ? err : "EIO", kind_names, FAULT_N_KINDS);
     if (o >= 0 && k >= 0 && at)
         fault_arm((fault_op)o, strtoul(at, NULL, 10), (fault_kind)k);
+    else
+        fault_arm(FAULT_OPEN, 0, FAULT_EIO); /* count and trace only */
+}
+
+static void append(const char *file, const char *text)
+{
+    int fd = openat(AT_FDCWD, file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        (void)!write(fd, text, strlen(text));
+        close(fd);
+    }
 }
 
 __attribute__((destructor)) static void fault_report(void)
 {
     F.armed = false;
-    if (!F.log)
-        return;
+    F.delay_ms = 0;
     char line[256];
-    int n = snprintf(line, sizeof line, "calls %s %lu fired %d after_rename %d\n", op_names[F.op], F.calls[F.op],
-                     F.fired, F.after_rename);
-    int fd = openat(AT_FDCWD, F.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        (void)!write(fd, line, (size_t)n);
-        close(fd);
-    }
+    snprintf(line, sizeof line, "calls %s %lu fired %d after_rename %d\n", op_names[F.op], F.calls[F.op], F.fired,
+             F.after_rename);
+    char trace[sizeof F.trace + 1];
+    snprintf(trace, sizeof trace, "%s\n", F.trace); /* before append() adds its own calls */
+    if (F.log)
+        append(F.log, line);
+    if (F.trace_file)
+        append(F.trace_file, trace);
 }

@@ -13,6 +13,9 @@
  *       FAULT_NO_TMPFILE=1   open(O_TMPFILE) answers EOPNOTSUPP (the named
  *                            fallback of the atomic writer)
  *       FAULT_LOG=FILE       at exit, append "calls OP N fired F after_rename R"
+ *       FAULT_TRACE=FILE     at exit, append the trace (fault_trace) and a newline
+ *       FAULT_DELAY_MS=N     each write() to a descriptor above 2 first sleeps
+ *                            N ms (a slow disk: a write is caught in progress)
  */
 #ifndef MLP2_TESTS_FAULT_H
 #define MLP2_TESTS_FAULT_H
