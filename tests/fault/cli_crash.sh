@@ -50,8 +50,11 @@ train_small() { mlp2 train small.csv -t 2,3,4,5,6,7,8,9 --epochs "${2:-2}" --see
 # ---- 2. SIGINT, SIGTERM, SIGHUP during any write: nothing left behind ----
 
 # in_progress PID DIR NAMED: the command has a temporary file open in DIR
+# (named: DIR holds a file more than its usual ones, whatever its name)
 in_progress() {
-  if (($3)); then compgen -G "$2/.mlp2-tmp.*" >/dev/null
+  local usual=1
+  [[ $2 == M ]] && usual=2  # m.mlp2 old.mlp2
+  if (($3)); then (($(ls -A "$2" | wc -l) > usual))
   else [[ -n $(find "/proc/$1/fd" -lname "$(cd "$2" && pwd)/#*(deleted)" 2>/dev/null || true) ]]; fi
 }
 
@@ -62,7 +65,7 @@ case_signals() {
   awk 'BEGIN { print "x"; for (i = 0; i < 2000; i++) printf "%.6f\n", i / 2000 }' > in.csv
   set -m  # job control: a background job must not start with SIGINT ignored
   local named what sig caught=0
-  for named in 0 1; do
+  for named in 1 0; do
     for what in model plot predictions; do
       for sig in INT TERM HUP; do
         cp M/old.mlp2 M/m.mlp2; printf 'old chart\n' > P/c.svg; printf 'old\n' > O/p.csv
