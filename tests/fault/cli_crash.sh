@@ -69,7 +69,7 @@ case_signals() {
     for what in model plot predictions; do
       for sig in INT TERM HUP; do
         cp M/old.mlp2 M/m.mlp2; printf 'old chart\n' > P/c.svg; printf 'old\n' > O/p.csv
-        local envs=(FAULT_DELAY_MS=400)
+        local envs=(FAULT_DELAY_MS=1000)  # each write takes a second: caught in progress even on a loaded machine
         ((named)) && envs+=(FAULT_NO_TMPFILE=1)
         local dir
         case $what in
