@@ -357,7 +357,7 @@ case_atomic_signal() {
     for (i = 0; i < 200; i++) { x = i / 199; printf "%.6f", x;
       for (k = 1; k <= 8; k++) printf ",%.6f", sin(k * x); print "" } }' > small.csv
   expect 0 mlp2 train small.csv -t 2,3,4,5,6,7,8,9 -o m.mlp2 --epochs 2 -q
-  local rows=300000
+  local rows=100000
   awk -v n=$rows 'BEGIN { print "x"; for (i = 0; i < n; i++) printf "%.6f\n", i / n }' > big.csv
   set -m  # job control: a background job must not start with SIGINT ignored
   local sig seen=0 here; here=$(pwd)
@@ -370,6 +370,7 @@ case_atomic_signal() {
     while kill -0 $pid 2>/dev/null; do
       if compgen -G '.mlp2-tmp.*' >/dev/null ||
          [[ -n $(find /proc/$pid/fd -lname "$here/#*" 2>/dev/null || true) ]]; then found=1; break; fi
+      sleep 0.005
     done
     if ((found)); then seen=$((seen + 1)); kill -$sig $pid 2>/dev/null || true; fi
     local got=0; wait $pid || got=$?
