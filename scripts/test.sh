@@ -15,8 +15,8 @@
 #             (meson test --setup valgrind; OpenBLAS reports in
 #             tests/valgrind.supp); errors and definite leaks fail
 #   asan      gcc, -fsanitize=address,undefined, leak checking on: meson
-#             test, every test (cli_errors skips its `ulimit -v` case, which
-#             ASan's shadow memory cannot live with)
+#             test, every test (cli_errors_ulimit and cli_oom_message skip:
+#             they need `ulimit -v`, which ASan's shadow memory cannot live with)
 #   tsan      clang, -fsanitize=thread: tests/test_threads (several threads
 #             on one const model) and tests/test_par (the worker pool of
 #             multi-threaded workspaces)
@@ -25,14 +25,20 @@
 #             fails the stage and its input is kept in build-fuzz/artifacts
 #   coverage  gcc --coverage: meson test, then gcovr's line and branch
 #             summary for lib/ (reports; fails only if gcovr itself fails)
+#   mutation  scripts/mutate.sh: each mutant of tests/mutants/ planted in turn,
+#             rebuilt, tested; fails below a 95% score or on a survivor not
+#             listed in tests/MUTANTS.md (build-mutate/)
 #
+# The summary ends with the skips: every test that did not run (exit 77,
+# meson's SKIP) and every cmocka case that skipped itself, per stage.  A skip
+# is never a pass.
 # Usage: scripts/test.sh [stage ...]   (default: all, in the order above)
 # Build directories: build-test, build-clang, build-asan, build-tsan, build-fuzz,
-# build-cov (each made afresh).
+# build-cov, build-mutate (each made afresh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-all_stages=(release clang install valgrind asan tsan fuzz coverage)
+all_stages=(release clang install valgrind asan tsan fuzz coverage mutation)
 if (($#)); then stages=("$@"); else stages=("${all_stages[@]}"); fi
 FUZZ_SECONDS=${FUZZ_SECONDS:-40}
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -118,8 +124,8 @@ stage_asan() {
   setup build-asan -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
     -Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all &&
     build build-asan || return 1
-  # Every test; cli_errors skips its one case that runs the command under
-  # `ulimit -v` (MLP2_NO_ULIMIT), where ASan cannot map its shadow memory.
+  # Every test; the two cases that run the command under `ulimit -v`
+  # (MLP2_NO_ULIMIT) skip, since ASan cannot map its shadow memory there.
   env "${asan_env[@]}" MLP2_NO_ULIMIT=1 "$(command -v meson)" test -C build-asan --no-rebuild \
     --num-processes "$JOBS" --print-errorlogs > build-asan/test.log 2>&1
   local rc=$?
@@ -179,6 +185,33 @@ stage_coverage() {
   return 0
 }
 
+stage_mutation() {
+  scripts/mutate.sh
+}
+
+# The meson test log (JSON lines) each stage leaves, for the skip count.
+declare -A stage_log=([release]=build-test/meson-logs/testlog.json
+  [clang]=build-clang/meson-logs/testlog.json
+  [valgrind]=build-test/meson-logs/testlog-valgrind.json
+  [asan]=build-asan/meson-logs/testlog.json [tsan]=build-tsan/meson-logs/testlog.json
+  [fuzz]=build-fuzz/meson-logs/testlog.json [coverage]=build-cov/meson-logs/testlog.json)
+
+# skips_of STAGE: "name name ..." of the tests that skipped (exit 77) and
+# the cmocka cases that skipped themselves ("test:case"), from its log
+skips_of() {
+  local log=${stage_log[$1]:-}
+  [[ -n $log && -f $log ]] || return 0
+  local t
+  {
+    grep '"result": "SKIP"' "$log" | sed -E 's/.*"name": "([^"]*)".*/\1/; s/ //g'
+    # cmocka prints "[  SKIPPED ] case" when it runs and again in its summary
+    while IFS= read -r t; do
+      grep -F "\"name\": \"$t\"" "$log" | grep -oE '\[  SKIPPED \] [A-Za-z_][A-Za-z0-9_]*' |
+        sed -E 's/.* //' | sort -u | sed "s|^|${t// /}:|"
+    done < <(grep -F '[  SKIPPED ]' "$log" | sed -E 's/.*"name": "([^"]*)".*/\1/' | sort -u)
+  } | tr '\n' ' '
+}
+
 declare -A result seconds
 failed=0
 for s in "${stages[@]}"; do
@@ -200,7 +233,17 @@ for s in "${stages[@]}"; do
   printf '%-10s %-7s %5s s\n' "$s" "${result[$s]}" "${seconds[$s]}"
   if [[ ${result[$s]} == ok ]]; then n_ok=$((n_ok + 1)); else n_failed=$((n_failed + 1)); fi
 done
-# the closing line counts stages (each stage runs its own meson test summary above)
+# every test or test case that did not run, per stage
+n_skips=0
+for s in "${stages[@]}"; do
+  sk=$(skips_of "$s")
+  [[ -n $sk ]] || continue
+  n=$(wc -w <<<"$sk")
+  n_skips=$((n_skips + n))
+  printf 'skipped in %-9s %s\n' "$s:" "$sk"
+done
+# the closing lines count stages (each stage runs its own meson test summary above)
+echo "skips: $n_skips (tests that exited 77 and cmocka cases that skipped; none of them is a pass)"
 echo "stages: $n_ok passed, $n_failed failed"
 ((failed)) && exit 1
 exit 0

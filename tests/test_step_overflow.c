@@ -9,6 +9,11 @@
  * mirror gradient (-g), which must succeed: that proves the case really is
  * one-sided, not an overflow either way.
  *
+ * The same for mlp2_sgd_step (on every path: one row, tiny batches, the
+ * BLAS path, chunks; with and without a workspace) and mlp2_train, where the
+ * gradient comes from data: a network built so that one weight's step
+ * overflows outwards while the mirror step would not.
+ *
  * "Exactly as they were" is checked from outside: the parameters are the
  * same bytes, the step count is the same, and the next (finite) step gives
  * the same bytes as a twin optimizer that never saw the failed step, so the
@@ -184,6 +189,134 @@ static void test_adam(void **state)
     run_case(&dflt);
 }
 
+/* ---- mlp2_sgd_step and mlp2_train: the gradient comes from data -------- */
+
+/* A 1-h-1 network whose hidden units all saturate at exactly 1 (b1 = 40,
+ * sigmoid(40) rounds to 1, so delta1 = 0), with W2 = (-1.7e308, 0.85e308,
+ * 0.85e308, 0, ...) summing to exactly 0 and b2 = 0: the output is 0 for
+ * every input.  With targets -1 the gradient of each W2 entry and of b2 is
+ * exactly 1 (the mean residual times A1 = 1) and every other gradient is 0.
+ * A step with lr = 5e307 then takes W2[0] to -2.2e308 (overflow) and
+ * W2[1], W2[2] to 0.35e308: only one direction overflows.  With targets +1
+ * the same step gives -1.2e308 and 1.35e308, all finite.  The same with
+ * W2 = (-DBL_MAX, DBL_MAX/2, DBL_MAX/2) and lr = 2^975. */
+static mlp2 *saturated_net(size_t h, double big)
+{
+    mlp2 *net = NULL;
+    assert_int_equal(mlp2_create(&net, 1, h, 1, 8), MLP2_OK);
+    const size_t n = mlp2_n_params(net);
+    assert_int_equal(n, 3 * h + 1);
+    double *theta = calloc(n, sizeof *theta);
+    assert_non_null(theta);
+    for (size_t j = 0; j < h; j++) {
+        theta[j] = 0.01 * (double)(j % 7);  /* W1 */
+        theta[h + j] = 40.0;               /* b1 */
+    }
+    theta[2 * h] = -big; /* W2 (h x 1) */
+    theta[2 * h + 1] = big / 2;
+    theta[2 * h + 2] = big / 2;
+    assert_int_equal(mlp2_set_params(net, theta), MLP2_OK);
+    free(theta);
+    return net;
+}
+
+static void sgd_step_case(size_t h, size_t m, bool with_ws, double big, double lr)
+{
+    mlp2 *net = saturated_net(h, big);
+    mlp2_workspace *ws = NULL;
+    if (with_ws)
+        assert_int_equal(mlp2_workspace_create(&ws, net, m < 256 ? m : 256), MLP2_OK);
+    const size_t n = mlp2_n_params(net);
+    double *X = calloc(m, sizeof *X), *Y = calloc(m, sizeof *Y);
+    double *before = calloc(n, sizeof *before), *after = calloc(n, sizeof *after);
+    assert_true(X && Y && before && after);
+    for (size_t i = 0; i < m; i++) {
+        X[i] = 0.3 + 0.001 * (double)(i % 11);
+        Y[i] = -1.0;
+    }
+    /* the premise: the output is exactly 0, the loss exactly 1/2 */
+    double loss = -1;
+    assert_int_equal(mlp2_loss_grad(net, ws, m, X, Y, &loss, NULL), MLP2_OK);
+    assert_true(loss == 0.5);
+
+    assert_int_equal(mlp2_get_params(net, before), MLP2_OK);
+    loss = -1;
+    if (mlp2_sgd_step(net, ws, m, X, Y, lr, &loss) != MLP2_ENONFINITE) {
+        print_error("sgd_step 1-%zu-1, m = %zu, %s, W2[0] = %g, lr %g: the step overflows W2[0] and was not"
+                    " refused\n", h, m, with_ws ? "workspace" : "no workspace", -big, lr);
+        fail();
+    }
+    assert_int_equal(mlp2_get_params(net, after), MLP2_OK);
+    assert_memory_equal(before, after, n * sizeof(double));
+    assert_true(loss == -1); /* not written on failure */
+
+    /* one-sided: the mirror step is fine */
+    for (size_t i = 0; i < m; i++)
+        Y[i] = 1.0;
+    assert_int_equal(mlp2_sgd_step(net, ws, m, X, Y, lr, NULL), MLP2_OK);
+    assert_int_equal(mlp2_get_params(net, after), MLP2_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_true(isfinite(after[i]));
+    assert_true(after[2 * h] > before[2 * h]);
+    free(X);
+    free(Y);
+    free(before);
+    free(after);
+    mlp2_workspace_free(ws);
+    mlp2_free(net);
+}
+
+/* every size class: one row, tiny batches, a BLAS-sized shape, chunks */
+static void test_sgd_step_one_sided(void **state)
+{
+    (void)state;
+    const size_t shapes[] = {3, 60};
+    const size_t rows[] = {1, 2, 5, 7, 8, 12, 64, 3000};
+    for (size_t s = 0; s < 2; s++)
+        for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+            for (int w = 0; w < 2; w++) {
+                sgd_step_case(shapes[s], rows[r], w, 1.7e308, 5e307);
+                /* at the edge: DBL_MAX plus 2^975 overflows (half an ulp
+                 * there is 2^970), a step far below any bound on size */
+                sgd_step_case(shapes[s], rows[r], w, DBL_MAX, 0x1p975);
+            }
+}
+
+/* mlp2_train with SGD: the first step overflows; training stops with
+ * ENONFINITE and the model keeps its parameters */
+static void test_train_one_sided(void **state)
+{
+    (void)state;
+    const size_t shapes[] = {3, 60};
+    const size_t batches[] = {1, 4, 50};
+    for (size_t s = 0; s < 2; s++)
+        for (size_t b = 0; b < 3; b++) {
+            const size_t h = shapes[s], m = 50;
+            mlp2 *net = saturated_net(h, 1.7e308);
+            const size_t n = mlp2_n_params(net);
+            double X[50], Y[50], *before = calloc(n, sizeof(double)), *after = calloc(n, sizeof(double));
+            assert_true(before && after);
+            for (size_t i = 0; i < m; i++) {
+                X[i] = 0.3 + 0.001 * (double)(i % 11);
+                Y[i] = -1.0;
+            }
+            mlp2_train_config cfg = mlp2_train_defaults();
+            cfg.optim = mlp2_optim_defaults(MLP2_OPTIM_SGD);
+            cfg.optim.lr = 5e307;
+            cfg.batch_size = batches[b];
+            cfg.epochs = 2;
+            mlp2_train_report rep;
+            assert_int_equal(mlp2_get_params(net, before), MLP2_OK);
+            assert_int_equal(mlp2_train(net, &cfg, m, X, Y, 0, NULL, NULL, &rep), MLP2_ENONFINITE);
+            assert_int_equal(rep.reason, MLP2_STOP_NONFINITE);
+            assert_int_equal(mlp2_get_params(net, after), MLP2_OK);
+            assert_memory_equal(before, after, n * sizeof(double));
+            free(before);
+            free(after);
+            mlp2_free(net);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +324,8 @@ int main(void)
         cmocka_unit_test(test_sgd_weight_decay),
         cmocka_unit_test(test_momentum),
         cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_sgd_step_one_sided),
+        cmocka_unit_test(test_train_one_sided),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
