@@ -17,6 +17,7 @@
  * sigmoid(-100) 4e-31 instead of 3.7e-44), a wrong polynomial coefficient,
  * a wrong reduction constant, a wrong exponent shift. */
 #include <float.h>
+#include <stdbool.h>
 
 #include <mlp2.h>
 
@@ -24,6 +25,16 @@
 
 #define Z_LO (-745.0)
 #define Z_HI 710.0
+
+/* The reference needs long double arithmetic wider than double.  Valgrind
+ * emulates the x87 unit at double precision: there the sweeps cannot judge
+ * 2 ulp and report a skip (the other stages run them). */
+static bool long_double_is_extended(void)
+{
+    volatile long double x = 1.0L;
+    x += 0x1p-60L;
+    return x != 1.0L;
+}
 
 static long double ref_sigmoid(double z)
 {
@@ -135,6 +146,8 @@ static void sweep_net(size_t h, size_t rows, sweep *s)
 static void test_blas_path(void **state)
 {
     (void)state;
+    if (!long_double_is_extended())
+        skip();
     sweep s = {0};
     sweep_net(64, 4096, &s);
     print_message("BLAS path: %zu points (%zu below -708), worst %.2f ulp at z = %.17g\n", s.checked, s.tail,
@@ -148,6 +161,8 @@ static void test_blas_path(void **state)
 static void test_small_path(void **state)
 {
     (void)state;
+    if (!long_double_is_extended())
+        skip();
     sweep s = {0};
     sweep_net(4, 65536, &s);
     print_message("small path: %zu points (%zu below -708), worst %.2f ulp at z = %.17g\n", s.checked, s.tail,
@@ -161,7 +176,7 @@ static void test_known_values(void **state)
 {
     (void)state;
     static const struct {
-        double z, want; /* sigmoid(z), correctly rounded (from long double expl) */
+        double z, want; /* sigmoid(z), correctly rounded (Python decimal, 50 digits) */
     } cases[] = {
         {-100.0, 3.720075976020836e-44},
         {-700.0, 9.85967654375977e-305},
@@ -175,7 +190,8 @@ static void test_known_values(void **state)
         double x = 0.0, y = -1.0;
         assert_int_equal(mlp2_predict(net, NULL, 1, &x, &y), MLP2_OK);
         /* the hard-coded values agree with the long double reference ... */
-        assert_true(fabsl((long double)cases[k].want - ref_sigmoid(b)) <= 0.5L * DBL_EPSILON * cases[k].want);
+        if (long_double_is_extended())
+            assert_true(fabsl((long double)cases[k].want - ref_sigmoid(b)) <= 0.5L * DBL_EPSILON * cases[k].want);
         /* ... and the library with both, to 4 ulp */
         if (!(fabs(y - cases[k].want) <= 4 * DBL_EPSILON * cases[k].want)) {
             print_error("sigmoid(%g) = %.17g, want %.17g\n", b, y, cases[k].want);
