@@ -1,6 +1,7 @@
 /* test_sigmoid_range.c - the hidden layer's sigmoid (and so the library's
- * own exp) is accurate over the whole range z in [-745, 710], on both the
- * BLAS path and the small-shape path, against long double expl.
+ * own exp) is accurate over the whole range z in [-745, 710], on the BLAS
+ * path, the small-shape path and the one-row latency path, against long
+ * double expl.
  *
  * A network with one input, W1 = 1, b1 = offsets, W2 = identity and b2 = 0
  * outputs sigmoid(x + b1_j) in column j exactly: the products with 1 and the
@@ -170,6 +171,44 @@ static void test_small_path(void **state)
     assert_true(s.checked > 4 * 65536 / 2);
 }
 
+/* 1-4-4 one row (and five rows) per call: the latency path's own loops
+ * (rows.c), taken for m = 1 and for a few rows of small shapes */
+static void test_rows_path(void **state)
+{
+    (void)state;
+    if (!long_double_is_extended())
+        skip();
+    enum { h = 4, rows = 20000 };
+    const double span = (Z_HI - Z_LO) / h;
+    double b[h];
+    for (size_t j = 0; j < h; j++)
+        b[j] = Z_LO + (double)j * span;
+    mlp2 *net = selector_net(h, b);
+    mlp2_workspace *ws = NULL;
+    assert_int_equal(mlp2_workspace_create(&ws, net, 8), MLP2_OK);
+    sweep s = {0};
+    tu_rng r = tu_seed(12);
+    double x[5], y[5 * h];
+    for (size_t i = 0; i < rows; i += 5) {
+        for (size_t k = 0; k < 5; k++)
+            x[k] = ((double)(i + k) + tu_uniform(&r, 0.0, 1.0)) * span / rows;
+        /* rows i: alone; rows i+1..i+4: four at a time */
+        assert_int_equal(mlp2_predict(net, ws, 1, x, y), MLP2_OK);
+        assert_int_equal(mlp2_predict(net, ws, 4, x + 1, y + h), MLP2_OK);
+        for (size_t k = 0; k < 5; k++)
+            for (size_t j = 0; j < h; j++) {
+                const double z = x[k] + b[j];
+                if (z >= Z_LO && z <= Z_HI)
+                    check_one(&s, z, y[k * h + j]);
+            }
+    }
+    print_message("rows path: %zu points (%zu below -708), worst %.2f ulp at z = %.17g\n", s.checked, s.tail,
+                  s.worst_ulp, s.worst_z);
+    assert_true(s.checked > h * rows / 2);
+    mlp2_workspace_free(ws);
+    mlp2_free(net);
+}
+
 /* Values that a wrong clamp or a wrong tail would miss, checked one by one
  * with a single-row predict (rows = 1 takes the small path for 1-1-1). */
 static void test_known_values(void **state)
@@ -207,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_known_values),
         cmocka_unit_test(test_blas_path),
         cmocka_unit_test(test_small_path),
+        cmocka_unit_test(test_rows_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
