@@ -98,8 +98,10 @@ if [[ -n $dups ]]; then
   exit 2
 fi
 
-# ---- a private copy of the tree, and one build directory
-rm -rf "$SRC"
+# ---- a private copy of the tree, and one build directory, both made afresh
+# (a build directory kept from an interrupted run could hold objects of a
+# mutant newer than the restored source)
+rm -rf "$WORK"
 mkdir -p "$SRC"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   git ls-files -z --cached --others --exclude-standard | grep -zv '^build-' |
@@ -107,12 +109,10 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 else
   tar --exclude='./build-*' -cf - . | tar -xf - -C "$SRC"
 fi
-if [[ ! -f $BUILD/build.ninja ]]; then
-  meson setup "$BUILD" "$SRC" -Dbuildtype=release >"$WORK/setup.log" 2>&1 || {
-    cat "$WORK/setup.log"
-    exit 1
-  }
-fi
+meson setup "$BUILD" "$SRC" -Dbuildtype=release >"$WORK/setup.log" 2>&1 || {
+  cat "$WORK/setup.log"
+  exit 1
+}
 
 applied_file="" # the file that holds a mutant right now
 restore() {
