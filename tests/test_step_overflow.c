@@ -10,7 +10,8 @@
  * one-sided, not an overflow either way.
  *
  * The same for mlp2_sgd_step (on every path: one row, tiny batches, the
- * BLAS path, chunks; with and without a workspace) and mlp2_train, where the
+ * BLAS path, chunks, shards on a two-thread workspace; with and without a
+ * workspace) and mlp2_train, where the
  * gradient comes from data: a network built so that one weight's step
  * overflows outwards while the mirror step would not.
  *
@@ -220,12 +221,16 @@ static mlp2 *saturated_net(size_t h, double big)
     return net;
 }
 
-static void sgd_step_case(size_t h, size_t m, bool with_ws, double big, double lr)
+/* ws_kind: 0 no workspace, 1 a workspace of min(m, 256) rows, 2 a two-thread
+ * workspace of m rows (sharded when m is large enough) */
+static void sgd_step_case(size_t h, size_t m, int ws_kind, double big, double lr)
 {
     mlp2 *net = saturated_net(h, big);
     mlp2_workspace *ws = NULL;
-    if (with_ws)
+    if (ws_kind == 1)
         assert_int_equal(mlp2_workspace_create(&ws, net, m < 256 ? m : 256), MLP2_OK);
+    else if (ws_kind == 2)
+        assert_int_equal(mlp2_workspace_create_mt(&ws, net, m, 2), MLP2_OK);
     const size_t n = mlp2_n_params(net);
     double *X = calloc(m, sizeof *X), *Y = calloc(m, sizeof *Y);
     double *before = calloc(n, sizeof *before), *after = calloc(n, sizeof *after);
@@ -243,7 +248,7 @@ static void sgd_step_case(size_t h, size_t m, bool with_ws, double big, double l
     loss = -1;
     if (mlp2_sgd_step(net, ws, m, X, Y, lr, &loss) != MLP2_ENONFINITE) {
         print_error("sgd_step 1-%zu-1, m = %zu, %s, W2[0] = %g, lr %g: the step overflows W2[0] and was not"
-                    " refused\n", h, m, with_ws ? "workspace" : "no workspace", -big, lr);
+                    " refused\n", h, m, ws_kind == 0 ? "no workspace" : ws_kind == 1 ? "workspace" : "2-thread workspace", -big, lr);
         fail();
     }
     assert_int_equal(mlp2_get_params(net, after), MLP2_OK);
@@ -266,15 +271,16 @@ static void sgd_step_case(size_t h, size_t m, bool with_ws, double big, double l
     mlp2_free(net);
 }
 
-/* every size class: one row, tiny batches, a BLAS-sized shape, chunks */
+/* every size class: one row, tiny batches, a BLAS-sized shape, chunks, and
+ * shards on two threads (1-60-1 shards from about 4100 rows in one chunk) */
 static void test_sgd_step_one_sided(void **state)
 {
     (void)state;
     const size_t shapes[] = {3, 60};
-    const size_t rows[] = {1, 2, 5, 7, 8, 12, 64, 3000};
+    const size_t rows[] = {1, 2, 5, 7, 8, 12, 64, 3000, 9000};
     for (size_t s = 0; s < 2; s++)
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
-            for (int w = 0; w < 2; w++) {
+            for (int w = 0; w < 3; w++) {
                 sgd_step_case(shapes[s], rows[r], w, 1.7e308, 5e307);
                 /* at the edge: DBL_MAX plus 2^975 overflows (half an ulp
                  * there is 2^970), a step far below any bound on size */
