@@ -54,7 +54,9 @@ static const char train_help_tail[] =
     "      --min-delta X      smallest change that counts as improvement (default 0)\n"
     "      --seed N           seed of the initial weights, shuffling and the\n"
     "                         validation split (default 42)\n"
-    "      --threads N        BLAS threads\n"
+    "      --threads N        split every batch among N threads (the library's\n"
+    "                         deterministic pool: the same bits for every N >= 1;\n"
+    "                         default: one thread, OpenBLAS as configured)\n"
     "Output:\n"
     "  -o, --output MODEL     the model file (required); written atomically, only\n"
     "                         after successful training\n"
@@ -133,7 +135,7 @@ static int train_option(void *ctx, int id, const char *v)
             return EXIT_USAGE;
         o->seed = z;
         return 0;
-    case O_THREADS: return parse_size_opt(c, "threads", v, 1, 1024, &o->threads);
+    case O_THREADS: return parse_size_opt(c, "threads", v, 1, MLP2_MAX_THREADS, &o->threads);
     case O_PLOT: o->plot = v; return 0;
     case O_SAVE_INT: o->save_on_interrupt = 1; return 0;
     case O_QUIET: o->quiet = 1; return 0;
@@ -224,8 +226,6 @@ static int check_args(const train_opts *o)
         return rc;
     if (o->plot && (rc = check_output_dir(o->plot)))
         return rc;
-    if (o->threads && mlp2_set_blas_threads((int)o->threads) != MLP2_OK)
-        return cli_usage_error("train", "invalid --threads %zu", o->threads);
     return EXIT_OK;
 }
 
@@ -247,6 +247,7 @@ static mlp2_train_config make_config(const train_opts *o, train_state *s)
      * count is at most 10^8). */
     cfg.patience = !keeps_best(o) ? 0 : stop_patience(o) ? stop_patience(o) : SIZE_MAX;
     cfg.min_delta = o->min_delta;
+    cfg.threads = o->threads; /* 0 (not given): the plain single-thread path */
     cfg.on_epoch = on_epoch;
     cfg.user = &s->prog;
     cfg.cancel = &interrupted;

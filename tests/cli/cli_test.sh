@@ -105,6 +105,10 @@ case_train_eval() {
   expect 0 mlp2 train data.csv -o m3.mlp2 --optim momentum --lr 0.05 --epochs 300 --batch 16 --val 0.1 \
     --lr-step 100 --lr-gamma 0.5 --weight-decay 1e-6 --threads 1 -q
   expect 0 mlp2 eval -m m3.mlp2 data.csv; gt "$(r2_of out.txt y)" 0.8
+  # --threads is the library's deterministic pool: the same bits for 1 and 3
+  expect 0 mlp2 train data.csv -o t1.mlp2 --epochs 30 --batch 64 --threads 1 -q
+  expect 0 mlp2 train data.csv -o t3.mlp2 --epochs 30 --batch 64 --threads 3 -q
+  cmp t1.mlp2 t3.mlp2 || fail "--threads 1 and --threads 3 gave different model files"
   expect 0 mlp2 train data.csv -o m4.mlp2 --val 0 --epochs 2000 --patience 20 -q
   has out.txt 'finished after [0-9]+ epochs'
   expect 0 mlp2 info m4.mlp2; has out.txt '^  patience +20$'; has out.txt '^  rows_val +0$'
