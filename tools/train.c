@@ -256,19 +256,20 @@ static mlp2_train_config make_config(const train_opts *o, train_state *s)
 
 /* Create the network and train it, with progress and Ctrl-C.  EXIT_OK when
  * there is a model to save (also after Ctrl-C with --save-on-interrupt). */
-static int fit(const train_opts *o, train_state *s, mlp2_train_config *cfg, mlp2_train_report *rep,
-               double *elapsed)
+static int fit(const train_opts *o, train_state *s, const train_backend *b, mlp2_train_config *cfg,
+               mlp2_train_report *rep, double *elapsed)
 {
     const size_t n_in = s->d.n_in, n_out = s->d.n_out;
     mlp2_status st = mlp2_create(&s->net, n_in, o->hidden, n_out, o->seed);
-    if (st != MLP2_OK) {
+    int rc = st == MLP2_OK ? EXIT_OK : st == MLP2_ENOMEM ? EXIT_TRAIN : EXIT_USAGE;
+    if (st != MLP2_OK)
         cli_error("cannot create a %zu-%zu-%zu network: %s", n_in, o->hidden, n_out, mlp2_strerror(st));
-        return st == MLP2_ENOMEM ? EXIT_TRAIN : EXIT_USAGE;
-    }
+    if ((rc = b->agree(rc)))
+        return rc;
     *cfg = make_config(o, s);
     progress *p = &s->prog;
     p->tty = isatty(STDERR_FILENO);
-    p->quiet = o->quiet;
+    p->quiet = o->quiet || !b->root;
     p->epochs = o->epochs;
     p->log_every = o->log_every;
     p->use_val = s->m_val > 0;
@@ -283,7 +284,7 @@ static int fit(const train_opts *o, train_state *s, mlp2_train_config *cfg, mlp2
     catch_sigint(&old_sigint);
     p->t_start = p->t_prev = now_seconds();
     p->t_drawn = -1;
-    st = mlp2_train(s->net, cfg, s->m_train, s->X, s->Y, s->m_val, s->Xv, s->Yv, rep);
+    st = b->train(s, cfg, rep);
     *elapsed = now_seconds() - p->t_start;
     sigaction(SIGINT, &old_sigint, NULL);
     progress_finish(p);
@@ -361,8 +362,9 @@ static void print_outcome(const train_opts *o, const train_state *s, const mlp2_
     printf("\n");
 }
 
-/* The metrics on the training and validation rows, in the data's units. */
-static void print_fit_metrics(train_state *s)
+/* The metrics on the training and validation rows, in the data's units
+ * (with a gather, on the root over every process's rows). */
+static void print_fit_metrics(train_state *s, const train_backend *b)
 {
     const columns *c = &s->cols;
     const size_t n_in = s->d.n_in, n_out = s->d.n_out;
@@ -373,47 +375,59 @@ static void print_fit_metrics(train_state *s)
     for (int part = 0; part < 2; part++) {
         if (rows[part] == 0)
             continue;
-        double *Yu = malloc(rows[part] * n_out * sizeof *Yu);
-        if (!Yu || predict_units(s->net, c, rows[part], inputs[part], s->P) != EXIT_OK) {
-            free(Yu);
-            continue;
-        }
+        size_t ml = b->local_rows ? b->local_rows(s, part) : rows[part];
+        double *Yu = malloc((ml ? ml : 1) * n_out * sizeof *Yu);
+        int ok = Yu && (ml == 0 || predict_units(s->net, c, ml, inputs[part], s->P) == EXIT_OK);
         /* targets in units: undo the scaling of Y and Yv */
-        for (size_t i = 0; i < rows[part]; i++)
+        for (size_t i = 0; ok && i < ml; i++)
             for (size_t j = 0; j < n_out; j++)
                 Yu[i * n_out + j] = targets[part][i * n_out + j] * c->scale[n_in + j] + c->mean[n_in + j];
-        printf("%s (%zu rows):\n", label[part], rows[part]);
-        print_metrics_table(stdout, c, rows[part], s->P, Yu, "  ");
+        double *Pg = s->P, *Yg = Yu;
+        if (b->gather && !b->gather(ok, ml, n_out, s->P, Yu, &Pg, &Yg))
+            ok = 0;
+        if (ok && b->root) {
+            printf("%s (%zu rows):\n", label[part], rows[part]);
+            print_metrics_table(stdout, c, rows[part], Pg, Yg, "  ");
+        }
+        if (Pg != s->P)
+            free(Pg);
+        if (Yg != Yu)
+            free(Yg);
         free(Yu);
     }
 }
 
-static int run_train(const train_opts *o, train_state *s)
+static int run_train(const train_opts *o, train_state *s, const train_backend *b)
 {
     int rc;
-    if ((rc = check_args(o)) || (rc = trainset_build(o, s)))
+    if ((rc = b->agree(check_args(o))) || (rc = b->build(o, s)))
         return rc;
     mlp2_train_config cfg;
     mlp2_train_report rep;
     double elapsed = 0;
-    int plot_rc;
-    if ((rc = fit(o, s, &cfg, &rep, &elapsed)) || (rc = save_outputs(o, s, &cfg, &rep, &plot_rc)))
+    int plot_rc = EXIT_OK;
+    if ((rc = fit(o, s, b, &cfg, &rep, &elapsed)))
+        return rc;
+    /* only the root writes; every process learns how that went */
+    if ((rc = b->agree(b->root ? save_outputs(o, s, &cfg, &rep, &plot_rc) : EXIT_OK)))
         return rc;
     print_outcome(o, s, &rep, elapsed);
     if (s->d.table.skipped)
         printf("rows dropped for a missing value (--missing skip): %zu of %s\n", s->d.table.skipped, s->d.name);
     if (s->dv.table.skipped)
         printf("rows dropped for a missing value (--missing skip): %zu of %s\n", s->dv.table.skipped, s->dv.name);
-    print_fit_metrics(s);
+    print_fit_metrics(s, b);
     printf("model written to %s\n", o->output);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("cannot write the summary: %s", strerror(errno));
-        return EXIT_IO;
+        rc = EXIT_IO;
     }
-    if (plot_rc != EXIT_OK) { /* the model is saved; the chart is not (an old one is as it was) */
+    if (rc == EXIT_OK && plot_rc != EXIT_OK) { /* the model is saved; the chart is not (an old one is as it was) */
         cli_error("the model was written to %s, but the learning curve was not written to %s", o->output, o->plot);
-        return plot_rc;
+        rc = plot_rc;
     }
+    if ((rc = b->agree(rc)))
+        return rc;
     return rep.reason == MLP2_STOP_CANCELLED ? EXIT_INTERRUPT : EXIT_OK;
 }
 
@@ -428,7 +442,24 @@ static const cli_option train_options[] = {
     {"plot", 0, 1, O_PLOT},          {"save-on-interrupt", 0, 0, O_SAVE_INT}, {"quiet", 'q', 0, O_QUIET},
     {"last-epoch", 0, 0, O_LAST_EPOCH}, {"log-every", 0, 1, O_LOG_EVERY}, {0, 0, 0, 0}};
 
+static int agree_alone(int rc)
+{
+    return rc;
+}
+
+static mlp2_status train_alone(train_state *s, const mlp2_train_config *cfg, mlp2_train_report *rep)
+{
+    return mlp2_train(s->net, cfg, s->m_train, s->X, s->Y, s->m_val, s->Xv, s->Yv, rep);
+}
+
+static const train_backend alone = {.root = 1, .build = trainset_build, .train = train_alone, .agree = agree_alone};
+
 int cmd_train(int argc, char **argv)
+{
+    return train_command(argc, argv, &alone);
+}
+
+int train_command(int argc, char **argv, const train_backend *b)
 {
     train_opts o = {.hidden = 3, .epochs = 500, .batch = 32, .val = 0.2, .momentum = 0.9, .lr_gamma = 0.5,
                     .scale = 1, .seed = 42, .optim = MLP2_OPTIM_ADAM};
@@ -441,7 +472,7 @@ int cmd_train(int argc, char **argv)
     if (rc == 0) {
         train_state s;
         memset(&s, 0, sizeof s);
-        rc = run_train(&o, &s);
+        rc = run_train(&o, &s, b);
         train_state_free(&s);
     }
     free(o.targets);

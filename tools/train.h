@@ -45,6 +45,30 @@ typedef struct train_state {
 
 void train_state_free(train_state *s);
 
+/* How `mlp2 train` runs: alone (cmd_train), or as one process of many
+ * (mlp2-mpi, tools/mpi_train.c). */
+typedef struct train_backend {
+    int root; /* this process prints the summary and writes the model and the chart */
+    /* fill s (trainset_build alone); EXIT_OK or an exit code, the same on every process */
+    int (*build)(const train_opts *o, train_state *s);
+    mlp2_status (*train)(train_state *s, const mlp2_train_config *cfg, mlp2_train_report *rep);
+    /* every process passes its exit code; all get the same one back (alone: rc) */
+    int (*agree)(int rc);
+    /* rows of part (0 training, 1 validation) held here; NULL: s->m_train, s->m_val */
+    size_t (*local_rows)(const train_state *s, int part);
+    /* with ok from every process, the m x k predictions P and targets Y of
+     * each gathered on the root in global row order (*Pg, *Yg malloc'ed);
+     * returns 1 when the root has them.  NULL: no gathering. */
+    int (*gather)(int ok, size_t m, size_t k, const double *P, const double *Y, double **Pg, double **Yg);
+} train_backend;
+
+/* The command `train` with argc/argv after the command's name, run by b. */
+int train_command(int argc, char **argv, const train_backend *b);
+
+/* trainset.c: the seeded permutation of the validation split (validation
+ * rows last), the same for every caller of the same n and seed. */
+void trainset_permutation(size_t *perm, size_t n, uint64_t seed);
+
 /* trainset.c: read the data (and --val-data), choose the split and the batch
  * size, fill X, Y, Xv, Yv and standardise them with the training rows' mean
  * and standard deviation.  EXIT_OK or an exit code after the message. */

@@ -22,6 +22,19 @@ static uint64_t split_next(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+void trainset_permutation(size_t *perm, size_t n, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    uint64_t st = seed ^ UINT64_C(0x5EED5EED5EED5EED);
+    for (size_t i = n - 1; n > 0 && i > 0; i--) {
+        size_t j = (size_t)(split_next(&st) % (i + 1)); /* bias below 2^-40 for any real n */
+        size_t tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+}
+
 /* Copy row r of table columns idx[0..k) into out. */
 static void copy_row(const csv_table *t, size_t r, const size_t *idx, size_t k, double *out)
 {
@@ -120,16 +133,11 @@ static int fill_matrices(const train_opts *o, train_state *s)
             cli_error("%s: out of memory for %zu rows", s->d.name, n);
         return EXIT_DATA;
     }
-    for (size_t i = 0; i < n; i++)
-        s->perm[i] = i;
     if (!o->val_data && m_val) {
-        uint64_t st = o->seed ^ UINT64_C(0x5EED5EED5EED5EED);
-        for (size_t i = n - 1; i > 0; i--) {
-            size_t j = (size_t)(split_next(&st) % (i + 1)); /* bias below 2^-40 for any real n */
-            size_t tmp = s->perm[i];
-            s->perm[i] = s->perm[j];
-            s->perm[j] = tmp;
-        }
+        trainset_permutation(s->perm, n, o->seed);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            s->perm[i] = i;
     }
     for (size_t i = 0; i < m_train; i++) {
         copy_row(t, s->perm[i], s->d.in_idx, n_in, s->X + i * n_in);
