@@ -49,6 +49,10 @@ static int move_rows(mpi_ctx *m, train_state *s, const csv_table *L, size_t row0
     int *cnt = calloc((size_t)p * 4, sizeof *cnt), *sdisp = cnt + p, *rcnt = cnt + 2 * p, *rdisp = cnt + 3 * p;
     double *send = malloc((L->rows ? L->rows : 1) * w * sizeof *send), *recv = NULL;
     int rc = cnt && send ? EXIT_OK : EXIT_TRAIN;
+    if (rc == EXIT_OK && L->rows > (size_t)(INT32_MAX / 2) / w) { /* MPI counts are int */
+        fprintf(m->err, "mlp2: %zu rows on one process: too many for MPI counts; use more processes\n", L->rows);
+        rc = EXIT_DATA;
+    }
     if ((rc = mpi_agree(m->comm, rc, NULL)))
         goto done;
     for (size_t i = 0; i < L->rows; i++) {
