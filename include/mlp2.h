@@ -1,8 +1,10 @@
 /*
- * mlp2.h - a two-layer neural network (sigmoid hidden layer, linear output,
- * mean-squared-error loss) trained and run through BLAS.
+ * mlp2.h - a two-layer neural network trained and run through BLAS: by
+ * default (the seed's network) a sigmoid hidden layer, linear output and
+ * mean-squared-error loss; tanh or ReLU hidden units and softmax or sigmoid
+ * heads with cross-entropy are other kinds (see mlp2_spec below).
  *
- * The network, for a mini-batch X of m rows:
+ * The seed's network, for a mini-batch X of m rows:
  *
  *     Z1 = X W1 + b1        X: m x n_in, W1: n_in x n_hidden, b1: n_hidden
  *     A1 = sigmoid(Z1)      A1: m x n_hidden
@@ -121,6 +123,80 @@ typedef struct mlp2_workspace mlp2_workspace; /* opaque: scratch for batches up 
  *          MLP2_ENOMEM.
  */
 MLP2_API mlp2_status mlp2_create(mlp2 **out, size_t n_in, size_t n_hidden, size_t n_out, uint64_t seed);
+/* ------------------------------------------------------------------------- */
+/* Kinds of network: hidden activation and output head                       */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * The hidden activation, A1 = f(Z1) with Z1 = X W1 + b1, and its derivative
+ * as the backward pass uses it, written in A1:
+ *   MLP2_HIDDEN_SIGMOID  f = 1/(1 + exp(-z))   f' = A1 (1 - A1)
+ *   MLP2_HIDDEN_TANH     f = tanh(z)           f' = 1 - A1^2
+ *   MLP2_HIDDEN_RELU     f = max(z, 0)         f' = 1 where A1 > 0, else 0 (as PyTorch)
+ */
+typedef enum mlp2_hidden { MLP2_HIDDEN_SIGMOID = 0, MLP2_HIDDEN_TANH, MLP2_HIDDEN_RELU } mlp2_hidden;
+/**
+ * The output head, with Z2 = A1 W2 + b2 (m x n_out), A2 = what mlp2_predict
+ * returns, L the loss, a sum over all m rows and n_out outputs; in every
+ * case the output error is delta2 = (A2 - Y) / m and the rest of the
+ * backward pass is the seed's:
+ *   MLP2_HEAD_LINEAR   A2 = Z2                     L = 1/(2m) sum (A2 - Y)^2
+ *   MLP2_HEAD_SOFTMAX  A2 = softmax of each row    L = -(1/m) sum Y log A2
+ *   MLP2_HEAD_SIGMOID  A2 = sigmoid(Z2)            L = -(1/m) sum [Y log A2 + (1 - Y) log(1 - A2)]
+ * Targets: linear, any finite Y.  Softmax: n_out >= 2 and every row of Y a
+ * probability vector (entries >= 0 summing to 1 within 1e-9: one-hot rows
+ * or soft labels).  Sigmoid: every entry of Y in [0, 1] (several outputs:
+ * multi-label).  Other targets: MLP2_EINVAL, nothing changed.
+ * Numerics: the softmax subtracts the row maximum; the cross-entropies are
+ * computed from Z2 as log-sum-exp(Z2) - sum Y Z2 (softmax) and softplus(Z2)
+ * - Y Z2 (sigmoid), softplus(z) = max(z, 0) + log1p(exp(-|z|)), so that the
+ * loss is finite for every finite Z2 (a confidently wrong output gives a
+ * large loss, never Inf or log(0)).
+ */
+typedef enum mlp2_head { MLP2_HEAD_LINEAR = 0, MLP2_HEAD_SOFTMAX, MLP2_HEAD_SIGMOID } mlp2_head;
+
+typedef struct mlp2_spec {
+    size_t n_in, n_hidden, n_out;
+    mlp2_hidden hidden;   /* MLP2_HIDDEN_SIGMOID: the seed's network */
+    mlp2_head head;       /* MLP2_HEAD_LINEAR: linear output and squared error, the seed's network */
+} mlp2_spec;
+
+/**
+ * Create a network of any kind.  Initialisation (bit-identical on every
+ * IEEE-754 platform for a given seed; the generator as for mlp2_create):
+ *   W1 ~ U(-a1, a1), a1 = sqrt(6 / (n_in + n_hidden))  sigmoid, tanh (Glorot uniform)
+ *                    a1 = sqrt(6 / n_in)               ReLU (He uniform)
+ *   W2 ~ U(-a2, a2), a2 = sqrt(6 / (n_hidden + n_out)) every head (Glorot uniform)
+ *   b1 = 0, b2 = 0
+ * mlp2_create(&net, a, b, c, seed) is mlp2_create_spec with {a, b, c,
+ * MLP2_HIDDEN_SIGMOID, MLP2_HEAD_LINEAR} and gives the same bits.
+ * @returns MLP2_OK; MLP2_EINVAL (NULL, a zero size, an unknown kind, a
+ *          softmax head with n_out < 2); MLP2_ERANGE and MLP2_ENOMEM as
+ *          mlp2_create.  *out is untouched on failure.
+ */
+MLP2_API mlp2_status mlp2_create_spec(mlp2 **out, const mlp2_spec *spec, uint64_t seed);
+/** The sizes and kinds of net.  MLP2_OK, or MLP2_EINVAL for a NULL argument. */
+MLP2_API mlp2_status mlp2_get_spec(const mlp2 *net, mlp2_spec *spec);
+
+/**
+ * Class indices to one-hot rows: Y (m x n_classes) gets Y[i][labels[i]] = 1
+ * and 0 elsewhere.
+ * @returns MLP2_OK; MLP2_EINVAL (NULL, m or n_classes 0, or any label >=
+ *          n_classes: Y untouched); MLP2_ERANGE (m * n_classes overflows).
+ */
+MLP2_API mlp2_status mlp2_onehot(size_t m, size_t n_classes, const size_t *labels, double *Y);
+/**
+ * Outputs A2 (m x n_out, as mlp2_predict gives them) to predicted classes.
+ *   MLP2_HEAD_SOFTMAX: labels[i] = the argmax of row i (the first one on a
+ *                      tie); m labels.
+ *   MLP2_HEAD_SIGMOID: labels[i*n_out + j] = 1 when A2[i][j] > 0.5, else 0
+ *                      (0.5 itself gives 0, as scikit-learn); m * n_out labels.
+ * @returns MLP2_OK; MLP2_EINVAL (NULL, m or n_out 0, a linear or unknown
+ *          head, softmax with n_out < 2); MLP2_ERANGE (m * n_out overflows);
+ *          MLP2_ENONFINITE (a NaN or Inf in A2: labels untouched).
+ */
+MLP2_API mlp2_status mlp2_classify(mlp2_head head, size_t m, size_t n_out, const double *A2, size_t *labels);
+
 /** Free a model and everything attached to it.  NULL: no-op. */
 MLP2_API void mlp2_free(mlp2 *net);
 /**

@@ -55,6 +55,8 @@ typedef struct mlp2_section {
 
 struct mlp2 {
     size_t n_in, n_hidden, n_out, n_params;
+    mlp2_hidden hidden; /* the hidden activation (MLP2_HIDDEN_SIGMOID: the seed's) */
+    mlp2_head head;     /* the output head and its loss (MLP2_HEAD_LINEAR: the seed's) */
     double *theta; /* n_params: W1 (n_in x n_hidden), b1, W2 (n_hidden x n_out), b2 */
     mlp2_section *sections;
     size_t n_sections;
@@ -67,7 +69,11 @@ static inline size_t mlp2__off_b2(const mlp2 *n) { return mlp2__off_W2(n) + n->n
 
 /* Validate sizes and compute n_params; MLP2_EINVAL / MLP2_ERANGE. */
 mlp2_status mlp2__check_shape(size_t n_in, size_t n_hidden, size_t n_out, size_t *n_params);
-/* A model with uninitialised parameters and no sections. */
+/* MLP2_OK when spec's kinds are known values and fit its sizes (a softmax
+ * head needs n_out >= 2), else MLP2_EINVAL; the sizes are not checked. */
+mlp2_status mlp2__check_kinds(const mlp2_spec *spec);
+/* A model with uninitialised parameters, no sections, sigmoid hidden units
+ * and a linear head. */
 mlp2_status mlp2__alloc_model(mlp2 **out, size_t n_in, size_t n_hidden, size_t n_out);
 
 /* ---- workspace.c -------------------------------------------------------- */
@@ -221,6 +227,34 @@ void mlp2__bias_sigmoid_rows(size_t rows, size_t cols, double *A, const double *
 /* as mlp2__residual_delta2 with b[i] added to row i; Y has Z2's layout */
 double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *Z2, const double *b,
                                   const double *Y, double inv_m);
+
+/* ---- activ.c: the hidden activations, in fused vectorised kernels ------- */
+/* A[i][j] = f(A[i][j] + b[j]), in place; A is rows x cols */
+void mlp2__bias_act(mlp2_hidden f, size_t rows, size_t cols, double *A, const double *b);
+/* the same with b[i] added to row i (the small path's transposed tiles) */
+void mlp2__bias_act_rows(mlp2_hidden f, size_t rows, size_t cols, double *A, const double *b);
+/* D1 = D1 .* f'(Z1), written in A1 = f(Z1), in place */
+void mlp2__act_delta1(mlp2_hidden f, size_t n, double *D1, const double *A1);
+
+/* ---- head.c: the output heads, their losses and targets ----------------- */
+/* With Z = Z2 + b2 (b[j] added to column j) and A2 = head(Z): overwrite Z2
+ * with delta2 = (A2 - Y) * inv_m and return the chunk's loss sum S, with
+ * L = mlp2__loss_scale(head) * S / m over all chunks:
+ *   linear:  S = sum (A2 - Y)^2                      (scale 1/2)
+ *   softmax: S = sum_rows sum_j Y_j (lse(Z) - Z_j)   (scale 1)
+ *   sigmoid: S = sum softplus(Z) - Y Z               (scale 1) */
+double mlp2__head_delta(mlp2_head h, size_t rows, size_t cols, double *Z2, const double *b,
+                        const double *Y, double inv_m);
+/* the same on the small path's transposed tiles: rows = outputs, cols =
+ * samples, b[i] added to row i; Y in Z2's layout */
+double mlp2__head_delta_rows(mlp2_head h, size_t rows, size_t cols, double *Z2, const double *b,
+                             const double *Y, double inv_m);
+double mlp2__loss_scale(mlp2_head h);
+/* A = head(A + b), in place (predictions); A is rows x cols */
+void mlp2__head_out(mlp2_head h, size_t rows, size_t cols, double *A, const double *b);
+/* MLP2_OK when Y (m x n_out, finite) is a valid target for the head (see
+ * mlp2.h), else MLP2_EINVAL */
+mlp2_status mlp2__check_targets(mlp2_head h, size_t m, size_t n_out, const double *Y);
 
 /* ---- pass.c: forward and backward on one chunk -------------------------- */
 /* Two ways through a chunk, with the same equations and the same results up

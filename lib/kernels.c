@@ -13,15 +13,10 @@
  * FMA, may differ from them in the last bit.  Only the order of the loss sum
  * follows the vector width. */
 #include "internal.h"
+#include "elementwise.h"
 
 #include <math.h>
 #include <string.h>
-
-#if defined(__GNUC__) && !defined(__clang__)
-#define MLP2_FMA __attribute__((optimize("fp-contract=fast")))
-#else
-#define MLP2_FMA
-#endif
 
 static inline double sigmoid(double z)
 {
@@ -68,48 +63,6 @@ void mlp2__sgd_update(size_t n, double *restrict theta, double lr, const double 
     for (size_t i = 0; i < n; i++)
         theta[i] = theta[i] - lr * g[i];
 }
-
-/*
- * Row-broadcast kernels.  With few columns the per-row inner loop is too
- * short to vectorise, so the bias is laid out as a tile of TILE_ROWS rows
- * and the matrix walked in tiles of TILE_ROWS*cols contiguous elements.
- */
-#define TILE_ROWS 8
-#define NARROW 16 /* below this many columns, use the tile */
-
-typedef struct {
-    double v[TILE_ROWS * NARROW];
-    size_t len;
-} bias_tile;
-
-static void make_tile(bias_tile *t, size_t cols, const double *b)
-{
-    t->len = TILE_ROWS * cols;
-    for (size_t r = 0; r < TILE_ROWS; r++)
-        memcpy(t->v + r * cols, b, cols * sizeof(double));
-}
-
-/* Walk the rows x cols matrix in stripes, each with its bias vector: for wide
- * matrices a stripe is one row and the bias b; for narrow ones a stripe is
- * TILE_ROWS rows and the bias the tile.  The remainder rows go one by one. */
-#define FOR_EACH_STRIPE(rows, cols, b, BODY)                                     \
-    do {                                                                         \
-        size_t row_ = 0;                                                         \
-        if ((cols) < NARROW) {                                                   \
-            bias_tile tile_;                                                     \
-            make_tile(&tile_, (cols), (b));                                      \
-            for (; row_ + TILE_ROWS <= (rows); row_ += TILE_ROWS) {              \
-                const size_t off = row_ * (cols), len = tile_.len;               \
-                const double *restrict bb = tile_.v;                             \
-                BODY                                                             \
-            }                                                                    \
-        }                                                                        \
-        for (; row_ < (rows); row_++) {                                          \
-            const size_t off = row_ * (cols), len = (cols);                      \
-            const double *restrict bb = (b);                                     \
-            BODY                                                                 \
-        }                                                                        \
-    } while (0)
 
 /* One stripe of each kernel: len contiguous elements and their biases. */
 static inline void sigmoid_stripe(size_t len, double *restrict a, const double *restrict bb)

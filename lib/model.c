@@ -1,4 +1,5 @@
-/* model.c - the model: sizes, the flat parameter vector, Glorot initialisation. */
+/* model.c - the model: sizes and kinds, the flat parameter vector, Glorot
+ * and He initialisation. */
 #include "internal.h"
 
 #include <limits.h>
@@ -31,7 +32,8 @@ mlp2_status mlp2__alloc_model(mlp2 **out, size_t n_in, size_t n_hidden, size_t n
     mlp2 *net = mlp2__alloc(sizeof *net);
     if (!net)
         return MLP2_FAIL(MLP2_ENOMEM);
-    *net = (mlp2){.n_in = n_in, .n_hidden = n_hidden, .n_out = n_out, .n_params = np};
+    *net = (mlp2){.n_in = n_in, .n_hidden = n_hidden, .n_out = n_out, .n_params = np,
+                  .hidden = MLP2_HIDDEN_SIGMOID, .head = MLP2_HEAD_LINEAR};
     net->theta = mlp2__alloc_array(np, sizeof(double));
     if (!net->theta) {
         mlp2__free(net);
@@ -42,29 +44,65 @@ mlp2_status mlp2__alloc_model(mlp2 **out, size_t n_in, size_t n_hidden, size_t n
 }
 
 /* w[i] ~ U(-a, a) for i < n, drawn in order */
-static void glorot_uniform(mlp2_rng *r, double *w, size_t n, size_t fan_in, size_t fan_out)
+static void uniform(mlp2_rng *r, double *w, size_t n, double a)
 {
-    const double a = sqrt(6.0 / ((double)fan_in + (double)fan_out));
     for (size_t i = 0; i < n; i++)
         w[i] = a * (2.0 * mlp2__rng_uniform(r) - 1.0);
 }
 
-mlp2_status mlp2_create(mlp2 **out, size_t n_in, size_t n_hidden, size_t n_out, uint64_t seed)
+/* Glorot uniform bound sqrt(6 / (fan_in + fan_out)) */
+static double glorot(size_t fan_in, size_t fan_out)
 {
-    if (!out)
+    return sqrt(6.0 / ((double)fan_in + (double)fan_out));
+}
+
+mlp2_status mlp2__check_kinds(const mlp2_spec *spec)
+{
+    /* compared as unsigned: a negative value stored in the enum is rejected too */
+    if ((unsigned)spec->hidden > (unsigned)MLP2_HIDDEN_RELU || (unsigned)spec->head > (unsigned)MLP2_HEAD_SIGMOID)
         return MLP2_FAIL(MLP2_EINVAL);
+    if (spec->head == MLP2_HEAD_SOFTMAX && spec->n_out < 2)
+        return MLP2_FAIL(MLP2_EINVAL);
+    return MLP2_OK;
+}
+
+mlp2_status mlp2_create_spec(mlp2 **out, const mlp2_spec *spec, uint64_t seed)
+{
+    if (!out || !spec)
+        return MLP2_FAIL(MLP2_EINVAL);
+    const size_t ni = spec->n_in, nh = spec->n_hidden, no = spec->n_out;
     mlp2 *net;
-    mlp2_status st = mlp2__alloc_model(&net, n_in, n_hidden, n_out);
-    if (st != MLP2_OK)
+    mlp2_status st = mlp2__check_kinds(spec);
+    if (st != MLP2_OK || (st = mlp2__alloc_model(&net, ni, nh, no)) != MLP2_OK)
         return st;
+    net->hidden = spec->hidden;
+    net->head = spec->head;
     mlp2_rng r;
     mlp2__rng_seed(&r, seed);
     double *th = net->theta;
-    glorot_uniform(&r, th, n_in * n_hidden, n_in, n_hidden);            /* W1 */
-    memset(th + mlp2__off_b1(net), 0, n_hidden * sizeof(double));     /* b1 */
-    glorot_uniform(&r, th + mlp2__off_W2(net), n_hidden * n_out, n_hidden, n_out); /* W2 */
-    memset(th + mlp2__off_b2(net), 0, n_out * sizeof(double));        /* b2 */
+    /* W1: He uniform sqrt(6 / n_in) for ReLU, Glorot otherwise */
+    const double a1 = spec->hidden == MLP2_HIDDEN_RELU ? sqrt(6.0 / (double)ni) : glorot(ni, nh);
+    uniform(&r, th, ni * nh, a1);                                     /* W1 */
+    memset(th + mlp2__off_b1(net), 0, nh * sizeof(double));           /* b1 */
+    uniform(&r, th + mlp2__off_W2(net), nh * no, glorot(nh, no));     /* W2 */
+    memset(th + mlp2__off_b2(net), 0, no * sizeof(double));           /* b2 */
     *out = net;
+    return MLP2_OK;
+}
+
+mlp2_status mlp2_create(mlp2 **out, size_t n_in, size_t n_hidden, size_t n_out, uint64_t seed)
+{
+    const mlp2_spec spec = {.n_in = n_in, .n_hidden = n_hidden, .n_out = n_out,
+                            .hidden = MLP2_HIDDEN_SIGMOID, .head = MLP2_HEAD_LINEAR};
+    return mlp2_create_spec(out, &spec, seed);
+}
+
+mlp2_status mlp2_get_spec(const mlp2 *net, mlp2_spec *spec)
+{
+    if (!net || !spec)
+        return MLP2_FAIL(MLP2_EINVAL);
+    *spec = (mlp2_spec){.n_in = net->n_in, .n_hidden = net->n_hidden, .n_out = net->n_out,
+                        .hidden = net->hidden, .head = net->head};
     return MLP2_OK;
 }
 
@@ -89,6 +127,8 @@ mlp2_status mlp2_clone(mlp2 **out, const mlp2 *src)
     mlp2_status st = mlp2__alloc_model(&net, src->n_in, src->n_hidden, src->n_out);
     if (st != MLP2_OK)
         return st;
+    net->hidden = src->hidden;
+    net->head = src->head;
     memcpy(net->theta, src->theta, src->n_params * sizeof(double));
     for (size_t i = 0; i < src->n_sections; i++) {
         const mlp2_section *s = &src->sections[i];

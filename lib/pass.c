@@ -1,4 +1,5 @@
-/* pass.c - the forward and backward passes of the seed's network, chunked by
+/* pass.c - the forward and backward passes of every kind of network (the
+ * activation and head kernels are activ.c's and head.c's), chunked by
  * the workspace, and the public entry points built on them. */
 #include "internal.h"
 
@@ -14,8 +15,8 @@ void mlp2__forward(const mlp2 *net, mlp2_workspace *ws, size_t rows, const doubl
     const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out;
     /* Z1 = X W1 */
     mlp2__gemm(false, false, rows, nh, ni, 1.0, X, ni, W1(net), nh, 0.0, ws->A1, nh);
-    /* A1 = sigmoid(Z1 + b1), in place */
-    mlp2__bias_sigmoid(rows, nh, ws->A1, b1(net));
+    /* A1 = f(Z1 + b1), in place */
+    mlp2__bias_act(net->hidden, rows, nh, ws->A1, b1(net));
     /* Z2 = A1 W2 (b2 is added by the caller's kernel) */
     mlp2__gemm(false, false, rows, no, nh, 1.0, ws->A1, nh, W2(net), no, 0.0, Z2, no);
 }
@@ -35,8 +36,8 @@ static void backward(const mlp2 *net, mlp2_workspace *ws, size_t rows, const dou
     mlp2__gemv_t(rows, no, 1.0, D2, no, ws->ones, beta, gb2);
     /* D1 = delta2 W2^T */
     mlp2__gemm(false, true, rows, nh, no, 1.0, D2, no, W2(net), no, 0.0, ws->D1, nh);
-    /* delta1 = D1 .* A1 .* (1 - A1), in place */
-    mlp2__delta1(rows * nh, ws->D1, ws->A1);
+    /* delta1 = D1 .* f'(Z1), in place (sigmoid: A1 .* (1 - A1)) */
+    mlp2__act_delta1(net->hidden, rows * nh, ws->D1, ws->A1);
     /* gW1 = X^T delta1 */
     mlp2__gemm(true, false, ni, nh, rows, 1.0, X, ni, ws->D1, nh, beta, gW1, nh);
     /* gb1 = colsum(delta1) = delta1^T 1 */
@@ -90,20 +91,20 @@ static double small_chunk(const mlp2 *net, const mlp2_workspace *ws, size_t rows
         mlp2__transpose(n, ni, X + t0 * ni, ni, Xt);
         /* Z1^T = W1^T X^T */
         mlp2__lgemm(true, false, nh, n, ni, 1.0, W1(net), nh, Xt, n, 0.0, A1t, n);
-        /* A1^T = sigmoid(Z1^T + b1), in place */
-        mlp2__bias_sigmoid_rows(nh, n, A1t, b1(net));
+        /* A1^T = f(Z1^T + b1), in place */
+        mlp2__bias_act_rows(net->hidden, nh, n, A1t, b1(net));
         /* Z2^T = W2^T A1^T */
         mlp2__lgemm(true, false, no, n, nh, 1.0, W2(net), no, A1t, n, 0.0, D2t, n);
         if (!Y) {
-            /* A2 = (Z2^T)^T + b2 */
+            /* A2 = head((Z2^T)^T + b2) */
             mlp2__transpose(no, n, D2t, n, A2 + t0 * no);
-            mlp2__bias_add(n, no, A2 + t0 * no, b2(net));
+            mlp2__head_out(net->head, n, no, A2 + t0 * no, b2(net));
             continue;
         }
         /* Yt = Y^T for the tile's rows */
         mlp2__transpose(n, no, Y + t0 * no, no, Yt);
-        /* A2^T = Z2^T + b2;  sse += ||A2 - Y||^2;  delta2^T = (A2 - Y)^T / m, in place */
-        sse += mlp2__residual_delta2_rows(no, n, D2t, b2(net), Yt, inv_m);
+        /* A2^T = head(Z2^T + b2);  sse += the loss terms;  delta2^T = (A2 - Y)^T / m, in place */
+        sse += mlp2__head_delta_rows(net->head, no, n, D2t, b2(net), Yt, inv_m);
         if (!grad)
             continue;
         const double b = t0 == 0 ? beta : 1.0;
@@ -150,8 +151,9 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
     if (use_small(net, rows, path))
         return small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
     mlp2__forward(net, ws, rows, X, ws->A2);
-    /* A2 = Z2 + b2;  sse = ||A2 - Y||^2;  delta2 = (A2 - Y)/m, in place */
-    const double sse = mlp2__residual_delta2(rows, net->n_out, ws->A2, b2(net), Y, inv_m);
+    /* A2 = head(Z2 + b2);  sse = the loss terms (linear: ||A2 - Y||^2);
+     * delta2 = (A2 - Y)/m, in place */
+    const double sse = mlp2__head_delta(net->head, rows, net->n_out, ws->A2, b2(net), Y, inv_m);
     if (grad)
         backward(net, ws, rows, X, beta, grad);
     return sse;
@@ -176,7 +178,8 @@ static mlp2_status loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, cons
         sse += mlp2__chunk_sse_grad(net, ws, rows, X + r0 * ni, Y + r0 * no, inv_m,
                                     r0 == 0 ? 0.0 : 1.0, grad, path);
     }
-    const double L = 0.5 * inv_m * sse; /* L = 1/(2m) ||A2 - Y||^2 */
+    /* linear: L = 1/(2m) ||A2 - Y||^2;  cross-entropies: L = 1/m sum */
+    const double L = mlp2__loss_scale(net->head) * inv_m * sse;
     if (loss)
         *loss = L;
     if (!isfinite(L) || (grad && check_grad && !mlp2__all_finite(net->n_params, grad)))
@@ -210,8 +213,8 @@ void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const
         return;
     }
     mlp2__forward(net, ws, rows, X, A2);
-    /* A2 = Z2 + b2, in place */
-    mlp2__bias_add(rows, net->n_out, A2, b2(net));
+    /* A2 = head(Z2 + b2), in place */
+    mlp2__head_out(net->head, rows, net->n_out, A2, b2(net));
 }
 
 void mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2,
@@ -235,8 +238,8 @@ void mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const dou
 /* ---- public entry points ------------------------------------------------ */
 
 /* The checks shared by every batch function: pointers, m, overflow of the
- * array sizes, the workspace's shape, finite inputs.  Y may be NULL (predict
- * checks only X). */
+ * array sizes, the workspace's shape, finite inputs, targets valid for the
+ * head.  Y may be NULL (predict checks only X). */
 static mlp2_status check_batch(const mlp2 *net, const mlp2_workspace *ws, size_t m, const double *X,
                                const double *Y)
 {
@@ -249,7 +252,7 @@ static mlp2_status check_batch(const mlp2 *net, const mlp2_workspace *ws, size_t
         return MLP2_FAIL(MLP2_ERANGE);
     if (!mlp2__all_finite(nx, X) || (Y && !mlp2__all_finite(ny, Y)))
         return MLP2_FAIL(MLP2_ENONFINITE);
-    return MLP2_OK;
+    return Y ? mlp2__check_targets(net->head, m, net->n_out, Y) : MLP2_OK;
 }
 
 /* The caller's workspace, or a temporary one of up to 1024 rows. */

@@ -222,6 +222,10 @@ mlp2_status mlp2_train(mlp2 *net, const mlp2_train_config *cfg, size_t m, const 
         (m_val > 0 && ((st = check_data(m_val, net->n_in, Xv)) != MLP2_OK ||
                        (st = check_data(m_val, net->n_out, Yv)) != MLP2_OK)))
         return st;
+    /* targets valid for the head (sizes checked above) */
+    if ((st = mlp2__check_targets(net->head, m, net->n_out, Y)) != MLP2_OK ||
+        (m_val > 0 && (st = mlp2__check_targets(net->head, m_val, net->n_out, Yv)) != MLP2_OK))
+        return st;
     if ((st = run_alloc(&r, net, cfg, m, batch, m_val)) != MLP2_OK) {
         run_free(&r);
         return st;
