@@ -10,7 +10,13 @@
  * status for a non-finite input or a bad hyper-parameter is the exact one
  * documented; predict and loss_grad agree on the loss; and nothing leaks
  * (the counting allocator is back to zero live blocks at the end).  Any
- * violation aborts. */
+ * violation aborts.
+ *
+ * The kind of network comes from the input's last byte (read, not consumed,
+ * so that every older corpus input now runs on some kind): hidden activation
+ * b % 3, head (b / 3) % 3; bit 7 set keeps the decoded targets as they are
+ * (mostly invalid for a classification head: MLP2_EINVAL, nothing changed),
+ * clear maps them onto valid ones (entries in [0, 1], or probability rows). */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -113,7 +119,63 @@ typedef struct run {
     size_t ni, nh, no, np, m;
     double *X, *Y, *Yp, *grad, *before, *after;
     bool finite_data;
+    mlp2_head head;
+    bool valid_targets; /* finite_data, and Y valid for the head */
 } run;
+
+/* Y valid for the head, as mlp2.h states it, checked plainly */
+static bool targets_ok(const run *u)
+{
+    for (size_t i = 0; i < u->m; i++) {
+        double sum = 0.0;
+        for (size_t j = 0; j < u->no; j++) {
+            const double y = u->Y[i * u->no + j];
+            if (u->head == MLP2_HEAD_SIGMOID && !(y >= 0.0 && y <= 1.0))
+                return false;
+            if (u->head == MLP2_HEAD_SOFTMAX && !(y >= 0.0))
+                return false;
+            sum += y;
+        }
+        if (u->head == MLP2_HEAD_SOFTMAX && !(fabs(sum - 1.0) <= 1e-9))
+            return false;
+    }
+    return true;
+}
+
+/* Map finite targets onto valid ones for the head (non-finite ones stay) */
+static void make_valid(run *u)
+{
+    for (size_t i = 0; i < u->m; i++) {
+        double *y = u->Y + i * u->no, sum = 0.0;
+        for (size_t j = 0; j < u->no; j++) {
+            if (u->head == MLP2_HEAD_LINEAR || !isfinite(y[j]))
+                continue;
+            y[j] = fabs(y[j]);
+            if (u->head == MLP2_HEAD_SIGMOID)
+                y[j] = y[j] / (1.0 + y[j]);
+            sum += y[j];
+        }
+        if (u->head != MLP2_HEAD_SOFTMAX || !all_finite(y, u->no))
+            continue;
+        for (size_t j = 0; j < u->no; j++) /* a probability row; one-hot if it sums to 0 or Inf */
+            y[j] = sum > 0.0 && isfinite(sum) ? y[j] / sum : (double)(j == 0);
+    }
+}
+
+/* -(1/m) sum Y log A2 (softmax) or the binary cross-entropy (sigmoid) of
+ * predict's output, plainly; NaN when an output is too close to 0 or 1 for
+ * the plain formula to be accurate */
+static double plain_cross_entropy(const run *u)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < u->m * u->no; i++) {
+        const double p = u->Yp[i], y = u->Y[i];
+        if (!(p >= 1e-6 && p <= 1.0 - 1e-6))
+            return DNAN;
+        s -= u->head == MLP2_HEAD_SOFTMAX ? y * log(p) : y * log(p) + (1.0 - y) * log(1.0 - p);
+    }
+    return s / (double)u->m;
+}
 
 /* The parameters are as they were before the last call. */
 static void check_unchanged(run *u)
@@ -146,8 +208,16 @@ static void forward_backward(run *u)
     check_unchanged(u);
     if (!u->finite_data)
         CHECK(st == MLP2_ENONFINITE);
-    CHECK(st == MLP2_OK || st == MLP2_ENONFINITE);
-    if (st == MLP2_OK) {
+    else if (!u->valid_targets)
+        CHECK(st == MLP2_EINVAL && isnan(loss)); /* loss untouched */
+    CHECK(st == MLP2_OK || st == MLP2_ENONFINITE || (st == MLP2_EINVAL && !u->valid_targets));
+    if (st == MLP2_OK && u->head != MLP2_HEAD_LINEAR) {
+        CHECK(isfinite(loss) && loss >= 0);
+        CHECK(all_finite(u->grad, u->np));
+        const double ref = pred_ok ? plain_cross_entropy(u) : DNAN;
+        if (!isnan(ref))
+            CHECK(fabs(ref - loss) <= 1e-9 * fabs(ref) + 1e-12);
+    } else if (st == MLP2_OK) {
         CHECK(isfinite(loss) && loss >= 0);
         CHECK(all_finite(u->grad, u->np));
         if (pred_ok && loss < 1e200) {
@@ -162,12 +232,12 @@ static void forward_backward(run *u)
     /* loss only */
     double loss2 = DNAN;
     mlp2_status st2 = mlp2_loss_grad(u->net, u->ws, u->m, u->X, u->Y, &loss2, NULL);
-    CHECK(st2 == MLP2_OK || st2 == MLP2_ENONFINITE);
+    CHECK(st2 == MLP2_OK || st2 == MLP2_ENONFINITE || (st2 == MLP2_EINVAL && !u->valid_targets));
     if (st == MLP2_OK && st2 == MLP2_OK)
         CHECK(memcmp(&loss, &loss2, sizeof loss) == 0);
 }
 
-static void one_input(reader *r)
+static void one_input(reader *r, uint8_t kind)
 {
     run u = {0};
     u.ni = 1 + u8(r) % 6;
@@ -176,7 +246,17 @@ static void one_input(reader *r)
     u.m = 1 + u8(r) % 12;
     const size_t max_batch = u8(r) % 14; /* 0: ws == NULL */
     const uint64_t seed = u64(r);
-    CHECK(mlp2_create(&u.net, u.ni, u.nh, u.no, seed) == MLP2_OK);
+    mlp2_spec spec = {u.ni, u.nh, u.no, (mlp2_hidden)(kind % 3), (mlp2_head)(kind / 3 % 3)};
+    u.head = spec.head;
+    if (spec.head == MLP2_HEAD_SOFTMAX && u.no == 1) {
+        mlp2 *sentinel = (mlp2 *)(void *)&ca;
+        u.net = sentinel;
+        CHECK(mlp2_create_spec(&u.net, &spec, seed) == MLP2_EINVAL && u.net == sentinel);
+        u.no = spec.n_out = 2;
+    }
+    CHECK(mlp2_create_spec(&u.net, &spec, seed) == MLP2_OK);
+    mlp2_spec got;
+    CHECK(mlp2_get_spec(u.net, &got) == MLP2_OK && memcmp(&got, &spec, sizeof got) == 0);
     u.np = mlp2_n_params(u.net);
     CHECK(u.np == u.ni * u.nh + u.nh + u.nh * u.no + u.no);
     if (max_batch > 0) {
@@ -208,7 +288,10 @@ static void one_input(reader *r)
     }
     fill(r, u.X, u.m * u.ni);
     fill(r, u.Y, u.m * u.no);
+    if (!(kind & 0x80))
+        make_valid(&u);
     u.finite_data = all_finite(u.X, u.m * u.ni) && all_finite(u.Y, u.m * u.no);
+    u.valid_targets = u.finite_data && targets_ok(&u);
 
     forward_backward(&u);
 
@@ -219,7 +302,11 @@ static void one_input(reader *r)
         double loss = DNAN;
         snap(&u);
         mlp2_status st = mlp2_sgd_step(u.net, u.ws, u.m, u.X, u.Y, lr, &loss);
-        if (!u.finite_data || !isfinite(lr))
+        if (!u.finite_data)
+            CHECK(st == MLP2_ENONFINITE);
+        else if (!u.valid_targets) /* the data are checked before lr */
+            CHECK(st == MLP2_EINVAL);
+        else if (!isfinite(lr))
             CHECK(st == MLP2_ENONFINITE);
         else if (!(lr > 0))
             CHECK(st == MLP2_EINVAL);
@@ -294,6 +381,8 @@ static void one_input(reader *r)
             CHECK(st == MLP2_EINVAL);
         else if (!u.finite_data)
             CHECK(st == MLP2_ENONFINITE);
+        else if (!u.valid_targets)
+            CHECK(st == MLP2_EINVAL);
         CHECK(st == MLP2_OK || st == MLP2_ENONFINITE || st == MLP2_EINVAL);
         if (st == MLP2_EINVAL || (st == MLP2_ENONFINITE && !u.finite_data))
             check_unchanged(&u);
@@ -324,7 +413,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         installed = true;
     }
     reader r = {data, size};
-    one_input(&r);
+    one_input(&r, size ? data[size - 1] : 0);
     CHECK(ca.live == 0);
     CHECK(ca.bad_frees == 0);
     return 0;

@@ -8,9 +8,11 @@
  *   - on failure *out is untouched and nothing stays allocated;
  *   - the loader never holds more memory than a small multiple of the
  *     input's length ("never allocates more than the file could hold");
- *   - on success the model is well formed (sizes, n_params, finite
+ *   - on success the model is well formed (sizes, kinds, n_params, finite
  *     parameters, 1..255-byte unique section names), predicts without
- *     crashing, and saving it again gives back exactly the input's bytes.
+ *     crashing, and saving it again gives back exactly the input's bytes
+ *     (a version-1 input: the version-2 file of the same model, which is
+ *     the input with its header grown by the two kind fields).
  * Any violation aborts: libFuzzer keeps the input as a crash. */
 #include <stdint.h>
 #include <stdio.h>
@@ -80,6 +82,14 @@ static void check_model(mlp2 *net, const uint8_t *data, size_t size)
     const size_t np = mlp2_n_params(net);
     CHECK(ni > 0 && nh > 0 && no > 0);
     CHECK(np == ni * nh + nh + nh * no + no);
+    mlp2_spec spec;
+    CHECK(mlp2_get_spec(net, &spec) == MLP2_OK);
+    CHECK(spec.n_in == ni && spec.n_hidden == nh && spec.n_out == no);
+    CHECK((unsigned)spec.hidden <= MLP2_HIDDEN_RELU && (unsigned)spec.head <= MLP2_HEAD_SIGMOID);
+    CHECK(spec.head != MLP2_HEAD_SOFTMAX || no >= 2);
+    const bool v1 = data[8] == 1; /* version 1: the kinds are the seed's */
+    if (v1)
+        CHECK(spec.hidden == MLP2_HIDDEN_SIGMOID && spec.head == MLP2_HEAD_LINEAR);
     CHECK(np <= size / 8); /* every parameter came from 8 bytes of the file */
     double *theta = malloc(np * sizeof(double));
     CHECK(theta);
@@ -116,7 +126,15 @@ static void check_model(mlp2 *net, const uint8_t *data, size_t size)
     size_t len;
     uint8_t *again = slurp(tmp_path, &len);
     unlink(tmp_path);
-    CHECK(len == size && memcmp(again, data, size) == 0);
+    if (!v1) {
+        CHECK(len == size && memcmp(again, data, size) == 0);
+    } else { /* bytes 0..71 but version, header size, file size and CRC; then 8 zero bytes; the rest */
+        CHECK(len == size + 8 && again[8] == 2 && again[12] == 80);
+        CHECK(memcmp(again + 32, data + 32, 40) == 0);
+        static const uint8_t zero[8];
+        CHECK(memcmp(again + 72, zero, 8) == 0);
+        CHECK(memcmp(again + 80, data + 72, size - 76) == 0);
+    }
     free(again);
 }
 

@@ -7,7 +7,9 @@
  *
  * "check" runs as a test (suite fuzz): when the file format changes, it
  * fails until the corpus is rewritten (and docs/FORMAT.md's version bumped),
- * so the fuzzer never starts from files the loader no longer accepts. */
+ * so the fuzzer never starts from files the loader no longer accepts.
+ * The corpus also keeps v1-*.mlp2: the same models as saved in format
+ * version 1, which the loader still reads. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +23,26 @@ typedef struct seed {
     uint64_t seed;
     int sections; /* 0: none; 1: "scale" with text and "empty" with no data; 2: binary blob */
     double bias;  /* added to every parameter, so that the biases are not all zero */
+    mlp2_hidden hidden;
+    mlp2_head head;
 } seed;
 
 static const seed seeds[] = {
-    {"valid-2-3-1.mlp2", 2, 3, 1, 1, 0, 0.0},
-    {"valid-3-4-2-sections.mlp2", 3, 4, 2, 2, 1, 0.125},
-    {"valid-1-1-1.mlp2", 1, 1, 1, 3, 0, -0.5},
-    {"valid-4-2-3-blob.mlp2", 4, 2, 3, 4, 2, 1e-3},
+    {"valid-2-3-1.mlp2", 2, 3, 1, 1, 0, 0.0, MLP2_HIDDEN_SIGMOID, MLP2_HEAD_LINEAR},
+    {"valid-3-4-2-sections.mlp2", 3, 4, 2, 2, 1, 0.125, MLP2_HIDDEN_SIGMOID, MLP2_HEAD_LINEAR},
+    {"valid-1-1-1.mlp2", 1, 1, 1, 3, 0, -0.5, MLP2_HIDDEN_SIGMOID, MLP2_HEAD_LINEAR},
+    {"valid-4-2-3-blob.mlp2", 4, 2, 3, 4, 2, 1e-3, MLP2_HIDDEN_SIGMOID, MLP2_HEAD_LINEAR},
+    {"valid-3-5-3-tanh-softmax.mlp2", 3, 5, 3, 5, 1, 0.25, MLP2_HIDDEN_TANH, MLP2_HEAD_SOFTMAX},
+    {"valid-2-4-1-relu-sigmoid.mlp2", 2, 4, 1, 6, 0, -0.125, MLP2_HIDDEN_RELU, MLP2_HEAD_SIGMOID},
+    {"valid-4-3-2-relu-softmax.mlp2", 4, 3, 2, 7, 2, 0.0, MLP2_HIDDEN_RELU, MLP2_HEAD_SOFTMAX},
+    {"valid-2-2-3-tanh-linear.mlp2", 2, 2, 3, 8, 0, 0.5, MLP2_HIDDEN_TANH, MLP2_HEAD_LINEAR},
 };
 
 static int make(const seed *s, mlp2 **out)
 {
     mlp2 *net = NULL;
-    if (mlp2_create(&net, s->n_in, s->n_hidden, s->n_out, s->seed) != MLP2_OK)
+    const mlp2_spec spec = {s->n_in, s->n_hidden, s->n_out, s->hidden, s->head};
+    if (mlp2_create_spec(&net, &spec, s->seed) != MLP2_OK)
         return -1;
     size_t np = mlp2_n_params(net);
     double *theta = malloc(np * sizeof(double));

@@ -532,7 +532,7 @@ MLP2_API size_t mlp2_section_count(const mlp2 *net);
 MLP2_API const char *mlp2_section_name(const mlp2 *net, size_t i);
 
 /** The model file format version this library writes (see docs/FORMAT.md). */
-#define MLP2_FORMAT_VERSION 1
+#define MLP2_FORMAT_VERSION 2
 
 /**
  * Save net (sizes, parameters, sections) to path, atomically: readers of

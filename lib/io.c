@@ -19,7 +19,7 @@
 #define O_CLOEXEC 0
 #endif
 
-/* ---- layout (docs/FORMAT.md, version 1) --------------------------------- */
+/* ---- layout (docs/FORMAT.md, versions 1 and 2) -------------------------- */
 
 static const unsigned char file_magic[8] = {0x89, 'M', 'L', 'P', '2', '\r', '\n', 0x1A};
 
@@ -34,9 +34,12 @@ enum {
     OFF_N_OUT = 48,      /* u64 */
     OFF_N_PARAMS = 56,   /* u64 */
     OFF_N_SECTIONS = 64, /* u64 */
-    HEADER_SIZE = 72,
+    OFF_HIDDEN = 72,     /* u32, version 2: mlp2_hidden */
+    OFF_HEAD = 76,       /* u32, version 2: mlp2_head */
+    HEADER_SIZE_V1 = 72, /* version 1: no kinds, sigmoid hidden units and a linear head */
+    HEADER_SIZE = 80,    /* version 2, the one written */
     CRC_SIZE = 4,
-    MIN_FILE_SIZE = HEADER_SIZE + CRC_SIZE,
+    MIN_FILE_SIZE = HEADER_SIZE_V1 + CRC_SIZE,
     SECTION_FIXED = 4 + 8, /* name length (u32) + data length (u64) */
     SECTION_MIN = SECTION_FIXED + 1,
     NAME_MAX_LEN = 255
@@ -118,6 +121,8 @@ static void encode(const mlp2 *net, unsigned char *buf, size_t size)
     put_u64(buf + OFF_N_OUT, (uint64_t)net->n_out);
     put_u64(buf + OFF_N_PARAMS, (uint64_t)net->n_params);
     put_u64(buf + OFF_N_SECTIONS, (uint64_t)net->n_sections);
+    put_u32(buf + OFF_HIDDEN, (uint32_t)net->hidden);
+    put_u32(buf + OFF_HEAD, (uint32_t)net->head);
     unsigned char *p = buf + HEADER_SIZE;
     for (size_t i = 0; i < net->n_params; i++, p += 8)
         put_f64(p, net->theta[i]);
@@ -140,21 +145,45 @@ static void encode(const mlp2 *net, unsigned char *buf, size_t size)
 /* ---- parsing: nothing in the data is trusted ---------------------------- */
 
 typedef struct header {
-    size_t n_in, n_hidden, n_out, n_params, n_sections;
+    size_t header_size, n_in, n_hidden, n_out, n_params, n_sections;
+    mlp2_hidden hidden;
+    mlp2_head head;
 } header;
 
+/* The version's header size and kinds: version 1 has no kinds (sigmoid
+ * hidden units, linear head); version 2 stores them, and a value this
+ * library does not know is a format error.  b holds len bytes (at least
+ * HEADER_SIZE when len > HEADER_SIZE). */
+static mlp2_status parse_kinds(const unsigned char *b, size_t len, header *h)
+{
+    const uint32_t version = get_u32(b + OFF_VERSION);
+    h->hidden = MLP2_HIDDEN_SIGMOID;
+    h->head = MLP2_HEAD_LINEAR;
+    h->header_size = version == 1 ? HEADER_SIZE_V1 : HEADER_SIZE;
+    if ((version != 1 && version != MLP2_FORMAT_VERSION) || len < h->header_size + CRC_SIZE ||
+        get_u32(b + OFF_HEADER_SIZE) != h->header_size)
+        return MLP2_FAIL(MLP2_EFORMAT);
+    if (version == 1)
+        return MLP2_OK;
+    const uint32_t hidden = get_u32(b + OFF_HIDDEN), head = get_u32(b + OFF_HEAD);
+    if (hidden > MLP2_HIDDEN_RELU || head > MLP2_HEAD_SIGMOID)
+        return MLP2_FAIL(MLP2_EFORMAT);
+    h->hidden = (mlp2_hidden)hidden;
+    h->head = (mlp2_head)head;
+    return MLP2_OK;
+}
+
 /*
- * Everything that can be checked from the first HEADER_SIZE bytes and the
- * real length len: magic, version, fixed fields, file size, shape, and that
- * the parameters and sections could fit in len.  b holds at least
- * HEADER_SIZE bytes when len >= MIN_FILE_SIZE.
+ * Everything that can be checked from the header and the real length len:
+ * magic, version, fixed fields, kinds, file size, shape, and that the
+ * parameters and sections could fit in len.  b holds the first
+ * min(len, HEADER_SIZE) bytes.
  */
 static mlp2_status parse_header(const unsigned char *b, size_t len, header *h)
 {
     if (len < MIN_FILE_SIZE || memcmp(b, file_magic, sizeof file_magic) != 0)
         return MLP2_FAIL(MLP2_EFORMAT);
-    if (get_u32(b + OFF_VERSION) != MLP2_FORMAT_VERSION || get_u32(b + OFF_HEADER_SIZE) != HEADER_SIZE ||
-        get_u32(b + OFF_FLAGS) != 0 || get_u32(b + OFF_RESERVED) != 0)
+    if (parse_kinds(b, len, h) != MLP2_OK || get_u32(b + OFF_FLAGS) != 0 || get_u32(b + OFF_RESERVED) != 0)
         return MLP2_FAIL(MLP2_EFORMAT);
     /* truncation and trailing bytes */
     if (get_u64(b + OFF_FILE_SIZE) != (uint64_t)len)
@@ -165,17 +194,22 @@ static mlp2_status parse_header(const unsigned char *b, size_t len, header *h)
     if (n_in > SIZE_MAX || n_hidden > SIZE_MAX || n_out > SIZE_MAX)
         return MLP2_FAIL(MLP2_EFORMAT);
     size_t np;
-    if (mlp2__check_shape((size_t)n_in, (size_t)n_hidden, (size_t)n_out, &np) != MLP2_OK ||
-        n_params != (uint64_t)np)
+    const mlp2_spec spec = {.n_in = (size_t)n_in, .n_hidden = (size_t)n_hidden, .n_out = (size_t)n_out,
+                            .hidden = h->hidden, .head = h->head};
+    if (mlp2__check_shape(spec.n_in, spec.n_hidden, spec.n_out, &np) != MLP2_OK ||
+        n_params != (uint64_t)np || mlp2__check_kinds(&spec) != MLP2_OK)
         return MLP2_FAIL(MLP2_EFORMAT);
     /* the body must hold np doubles, then n_sections entries of >= SECTION_MIN bytes */
-    size_t body = len - MIN_FILE_SIZE;
+    size_t body = len - h->header_size - CRC_SIZE;
     if (np > body / 8)
         return MLP2_FAIL(MLP2_EFORMAT);
     if (n_sections > (uint64_t)((body - np * 8) / SECTION_MIN))
         return MLP2_FAIL(MLP2_EFORMAT);
-    *h = (header){.n_in = (size_t)n_in, .n_hidden = (size_t)n_hidden, .n_out = (size_t)n_out,
-                  .n_params = np, .n_sections = (size_t)n_sections};
+    h->n_in = spec.n_in;
+    h->n_hidden = spec.n_hidden;
+    h->n_out = spec.n_out;
+    h->n_params = np;
+    h->n_sections = (size_t)n_sections;
     return MLP2_OK;
 }
 
@@ -293,7 +327,7 @@ mlp2_status mlp2_load_buffer(mlp2 **out, const void *buf, size_t len)
     if (get_u32(b + len - CRC_SIZE) != mlp2__crc32c(0, b, len - CRC_SIZE))
         return MLP2_FAIL(MLP2_EFORMAT);
     /* walk the sections; they must end exactly at the checksum */
-    const size_t sec_off = HEADER_SIZE + h.n_params * 8;
+    const size_t sec_off = h.header_size + h.n_params * 8;
     const cursor sections = {b + sec_off, len - CRC_SIZE - sec_off};
     cursor c = sections;
     for (size_t i = 0; i < h.n_sections; i++) {
@@ -310,8 +344,10 @@ mlp2_status mlp2_load_buffer(mlp2 **out, const void *buf, size_t len)
     st = mlp2__alloc_model(&net, h.n_in, h.n_hidden, h.n_out);
     if (st != MLP2_OK)
         return st;
+    net->hidden = h.hidden;
+    net->head = h.head;
     for (size_t i = 0; i < h.n_params; i++)
-        net->theta[i] = get_f64(b + HEADER_SIZE + 8 * i);
+        net->theta[i] = get_f64(b + h.header_size + 8 * i);
     st = build_sections(net, sections, h.n_sections);
     if (st == MLP2_OK)
         st = check_unique_names(net);
@@ -395,10 +431,11 @@ static mlp2_status read_model_file(int fd, unsigned char **buf, size_t *len)
         return MLP2_FAIL(MLP2_EFORMAT);
     size_t size = (size_t)sb.st_size, got;
     unsigned char head[HEADER_SIZE];
+    const size_t want = size < sizeof head ? size : sizeof head; /* a version-1 file may be shorter */
     header h;
-    if (!read_all(fd, head, sizeof head, &got))
+    if (!read_all(fd, head, want, &got))
         return MLP2_FAIL(MLP2_EIO);
-    if (got < sizeof head)
+    if (got < want)
         return MLP2_FAIL(MLP2_EFORMAT); /* shrank since fstat */
     mlp2_status st = parse_header(head, size, &h);
     if (st != MLP2_OK)
@@ -406,13 +443,13 @@ static mlp2_status read_model_file(int fd, unsigned char **buf, size_t *len)
     unsigned char *b = mlp2__alloc(size);
     if (!b)
         return MLP2_FAIL(MLP2_ENOMEM);
-    memcpy(b, head, sizeof head);
-    if (!read_all(fd, b + sizeof head, size - sizeof head, &got)) {
+    memcpy(b, head, want);
+    if (!read_all(fd, b + want, size - want, &got)) {
         mlp2__free(b);
         return MLP2_FAIL(MLP2_EIO);
     }
     *buf = b;
-    *len = sizeof head + got; /* a file that shrank meanwhile parses as truncated */
+    *len = want + got; /* a file that shrank meanwhile parses as truncated */
     return MLP2_OK;
 }
 

@@ -114,8 +114,8 @@ static double small_chunk(const mlp2 *net, const mlp2_workspace *ws, size_t rows
         mlp2__lgemm(false, true, no, 1, n, 1.0, D2t, n, ws->ones, n, b, gb2, 1);
         /* (delta2 W2^T)^T = W2 delta2^T */
         mlp2__lgemm(false, false, nh, n, no, 1.0, W2(net), no, D2t, n, 0.0, D1t, n);
-        /* delta1^T = (delta2 W2^T)^T .* A1^T .* (1 - A1^T), in place */
-        mlp2__delta1(nh * n, D1t, A1t);
+        /* delta1^T = (delta2 W2^T)^T .* f'(Z1^T), in place */
+        mlp2__act_delta1(net->hidden, nh * n, D1t, A1t);
         /* gW1 = X^T delta1 = Xt (delta1^T)^T */
         mlp2__lgemm(false, true, ni, nh, n, 1.0, Xt, n, D1t, n, b, gW1, nh);
         /* gb1 = colsum(delta1) = delta1^T 1 */

@@ -75,17 +75,21 @@ typedef struct {
     size_t n_sec;
 } tfile;
 
-static unsigned char *tenc(const tfile *f, size_t *len)
+#define HDR 80 /* the header size of version 2 */
+
+/* version 1 (no kinds, 72-byte header) or 2 (the kinds at 72 and 76) */
+static unsigned char *tenc_v(const tfile *f, uint32_t version, uint32_t hidden, uint32_t head, size_t *len)
 {
-    size_t n = 72 + 8 * f->n_theta + 4;
+    const uint32_t hs = version == 1 ? 72 : HDR;
+    size_t n = hs + 8 * f->n_theta + 4;
     for (size_t i = 0; i < f->n_sec; i++)
         n += 4 + f->sec[i].name_len + 8 + f->sec[i].len;
     unsigned char *b = calloc(n, 1), *p = b;
     assert_non_null(b);
     static const unsigned char magic[8] = {0x89, 0x4D, 0x4C, 0x50, 0x32, 0x0D, 0x0A, 0x1A};
     memcpy(p, magic, 8);
-    wr32(p + 8, 1);   /* version */
-    wr32(p + 12, 72); /* header size */
+    wr32(p + 8, version); /* version */
+    wr32(p + 12, hs);     /* header size */
     wr32(p + 16, 0);  /* flags */
     wr32(p + 20, 0);  /* reserved */
     wr64(p + 24, n);
@@ -94,7 +98,11 @@ static unsigned char *tenc(const tfile *f, size_t *len)
     wr64(p + 48, f->n_out);
     wr64(p + 56, f->n_params);
     wr64(p + 64, f->n_sec);
-    p += 72;
+    if (version == 2) {
+        wr32(p + 72, hidden);
+        wr32(p + 76, head);
+    }
+    p += hs;
     for (size_t i = 0; i < f->n_theta; i++, p += 8) {
         uint64_t u;
         memcpy(&u, &f->theta[i], 8);
@@ -113,6 +121,12 @@ static unsigned char *tenc(const tfile *f, size_t *len)
     fix_crc(b, n);
     *len = n;
     return b;
+}
+
+/* the current version, sigmoid hidden units and a linear head */
+static unsigned char *tenc(const tfile *f, size_t *len)
+{
+    return tenc_v(f, 2, 0, 0, len);
 }
 
 /* A counting allocator: live blocks and bytes, peak, failure injection. */
@@ -453,12 +467,12 @@ static void test_layout(void **state)
     size_t len;
     unsigned char *b = saved_bytes(net, &len);
 
-    const size_t want_len = 72 + 13 * 8 + (4 + 5 + 8 + 3) + 4;
+    const size_t want_len = HDR + 13 * 8 + (4 + 5 + 8 + 3) + 4;
     assert_int_equal(len, want_len);
     static const unsigned char head[] = {
         0x89, 'M', 'L', 'P', '2', '\r', '\n', 0x1A, /* magic */
-        1, 0, 0, 0,                                 /* version */
-        72, 0, 0, 0,                                /* header size */
+        2, 0, 0, 0,                                 /* version */
+        80, 0, 0, 0,                                /* header size */
         0, 0, 0, 0,                                 /* flags */
         0, 0, 0, 0,                                 /* reserved */
         (unsigned char)want_len, 0, 0, 0, 0, 0, 0, 0, /* file size (< 256 here) */
@@ -467,11 +481,13 @@ static void test_layout(void **state)
         1, 0, 0, 0, 0, 0, 0, 0,                     /* n_out */
         13, 0, 0, 0, 0, 0, 0, 0,                    /* n_params */
         1, 0, 0, 0, 0, 0, 0, 0,                     /* n_sections */
+        0, 0, 0, 0,                                 /* hidden: sigmoid */
+        0, 0, 0, 0,                                 /* head: linear */
         0, 0, 0, 0, 0, 0, 0xF0, 0x3F,               /* theta[0] = 1.0 */
         0, 0, 0, 0, 0, 0, 0x04, 0xC0,               /* theta[1] = -2.5 */
     };
     assert_memory_equal(b, head, sizeof head);
-    const unsigned char *s = b + 72 + 13 * 8;
+    const unsigned char *s = b + HDR + 13 * 8;
     static const unsigned char sec[] = {5, 0, 0, 0, 's', 'c', 'a', 'l', 'e', 3, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01, 0x00};
     assert_memory_equal(s, sec, sizeof sec);
     assert_int_equal(rd32(b + len - 4), ref_crc32c(b, len - 4));
@@ -535,7 +551,7 @@ static void test_every_byte_flip(void **state)
     }
     /* a few through real files */
     char *dir = make_tmpdir(), *path = path_join(dir, "flip.mlp2");
-    const size_t at[] = {0, 9, 30, 72, 72 + 7, len - 20, len - 1};
+    const size_t at[] = {0, 9, 30, 72, 79, HDR + 7, len - 20, len - 1};
     for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
         b[at[k]] ^= 0x10;
         write_bytes(path, b, len);
@@ -564,7 +580,7 @@ static void test_every_truncation(void **state)
         free(c);
     }
     char *dir = make_tmpdir(), *path = path_join(dir, "cut.mlp2");
-    const size_t cut[] = {0, 1, 8, 71, 72, 75, 76, len / 2, len - 4, len - 1};
+    const size_t cut[] = {0, 1, 8, 71, 72, 75, 76, 79, 80, 83, 84, len / 2, len - 4, len - 1};
     for (size_t k = 0; k < sizeof cut / sizeof cut[0]; k++) {
         write_bytes(path, b, cut[k]);
         mlp2 *out = SENTINEL;
@@ -625,10 +641,17 @@ static void test_crafted_header(void **state)
         uint64_t value;
         mlp2_status want;
     } cases[] = {
-        {8, 4, 2, MLP2_EFORMAT},                      /* a version this library does not know */
+        {8, 4, 3, MLP2_EFORMAT},                      /* a version this library does not know */
+        {8, 4, 1, MLP2_EFORMAT},                      /* version 1 with version 2's header */
         {8, 4, 0, MLP2_EFORMAT},
         {8, 4, 0xFFFFFFFFu, MLP2_EFORMAT},
-        {12, 4, 80, MLP2_EFORMAT},                    /* header size */
+        {12, 4, 72, MLP2_EFORMAT},                    /* header size */
+        {12, 4, 88, MLP2_EFORMAT},
+        {72, 4, 3, MLP2_EFORMAT},                     /* hidden activation: unknown */
+        {72, 4, 0x80000000u, MLP2_EFORMAT},
+        {76, 4, 3, MLP2_EFORMAT},                     /* head: unknown */
+        {76, 4, 1, MLP2_EFORMAT},                     /* softmax head with n_out = 1 */
+        {76, 4, UINT32_MAX, MLP2_EFORMAT},
         {16, 4, 1, MLP2_EFORMAT},                     /* flags */
         {20, 4, 1, MLP2_EFORMAT},                     /* reserved */
         {24, 8, 0, MLP2_EFORMAT},                     /* file size */
@@ -797,7 +820,7 @@ static void test_crafted_sections(void **state)
     tfile f = {1, 1, 1, 4, th, 4, &one, 1};
     size_t len;
     unsigned char *b = tenc(&f, &len);
-    const size_t dlen_at = 72 + 32 + 4 + 1;
+    const size_t dlen_at = HDR + 32 + 4 + 1;
     const uint64_t lens[] = {4, 7, (uint64_t)1 << 32, (uint64_t)1 << 40, UINT64_MAX};
     for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
         wr64(b + dlen_at, lens[k]);
@@ -807,7 +830,7 @@ static void test_crafted_sections(void **state)
     wr64(b + dlen_at, 2); /* shorter: a byte left before the checksum */
     fix_crc(b, len);
     expect_load(b, len, MLP2_EFORMAT);
-    wr32(b + 72 + 32, 0xFFFFFFFFu); /* name length */
+    wr32(b + HDR + 32, 0xFFFFFFFFu); /* name length */
     wr64(b + dlen_at, 3);
     fix_crc(b, len);
     expect_load(b, len, MLP2_EFORMAT);

@@ -116,7 +116,7 @@ case_train_eval() {
   expect 0 mlp2 train data.csv -o m5.mlp2 --no-scale --epochs 300 -q
   expect 0 mlp2 info m5.mlp2; has out.txt '^scaling: +none'
   expect 0 mlp2 info m.mlp2
-  has out.txt '^network: +2-3-1'; has out.txt '^parameters: +13$'; has out.txt '^format version: +1$'
+  has out.txt '^network: +2-3-1'; has out.txt '^parameters: +13$'; has out.txt '^format version: +2$'
   has out.txt '^  input +a +1 '; has out.txt '^  target +y +3 '; has out.txt '^  seed +7$'
   # a validation file
   head -1 data.csv > val.csv; awk 'NR > 1 && NR % 5 == 0' data.csv >> val.csv
