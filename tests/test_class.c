@@ -199,7 +199,7 @@ static void test_finite_differences(void **state)
 
 /* W2 = 0 and b2 = +-1000 make Z2 = +-1000 on every row; with Y on the
  * wrong side every row's loss is hand-derivable. */
-static void extreme_case(size_t o, mlp2_path path)
+static void extreme_case(size_t o, mlp2_path path, bool flip)
 {
     const size_t m = 4;
     mlp2 *net = make(2, 3, 2, 0, o, 5);
@@ -209,25 +209,29 @@ static void extreme_case(size_t o, mlp2_path path)
     assert_int_equal(mlp2_get_params(net, th), MLP2_OK);
     for (size_t i = 9; i < 15; i++)
         th[i] = 0.0; /* W2 */
-    th[15] = 1000.0, th[16] = -1000.0; /* b2 */
+    th[15] = 1000.0, th[16] = -1000.0; /* b2; flip: the other way round */
+    if (flip)
+        th[15] = -1000.0, th[16] = 1000.0;
     assert_int_equal(mlp2_set_params(net, th), MLP2_OK);
     const double X[8] = {0.1, -0.3, 1.2, 0.4, -2.0, 0.7, 0.5, 0.5};
     /* softmax: the class of logit -1000; sigmoid: 0 where +1000, 1 where -1000 */
-    const double Y[8] = {0, 1, 0, 1, 0, 1, 0, 1};
+    double Y[8] = {0, 1, 0, 1, 0, 1, 0, 1}, Yr[8] = {1, 0, 1, 0, 1, 0, 1, 0};
+    if (flip)
+        for (size_t i = 0; i < 8; i++)
+            Y[i] = 1.0 - Y[i], Yr[i] = 1.0 - Yr[i];
     assert_int_equal(mlp2__loss_grad_path(net, ws, m, X, Y, &L, g, path), MLP2_OK);
     /* softmax: lse = 1000 (exp(-2000) vanishes), loss = 1000 - (-1000) per row;
      * sigmoid: softplus(1000) - 0 + softplus(-1000) - (-1000) = 2000 per row */
     assert_true(L == 2000.0);
     /* delta2 = (A2 - Y)/m with A2 = (1, 0) exactly: gb2 = (1, -1) */
-    assert_true(g[15] == 1.0 && g[16] == -1.0);
+    assert_true(g[15] == (flip ? -1.0 : 1.0) && g[16] == (flip ? 1.0 : -1.0));
     assert_true(mlp2__all_finite(sizeof th / sizeof th[0], g));
     double P[8];
     mlp2__predict_path(net, ws, m, X, P, path);
     for (size_t i = 0; i < m; i++)
-        assert_true(P[2 * i] == 1.0 && P[2 * i + 1] == 0.0);
+        assert_true(P[2 * i] == (flip ? 0.0 : 1.0) && P[2 * i + 1] == (flip ? 1.0 : 0.0));
     /* confidently right: loss exactly 0 for sigmoid (log1p(exp(-1000)) = 0),
      * and 0 for softmax too */
-    const double Yr[8] = {1, 0, 1, 0, 1, 0, 1, 0};
     assert_int_equal(mlp2__loss_grad_path(net, ws, m, X, Yr, &L, g, path), MLP2_OK);
     assert_true(L == 0.0);
     mlp2_workspace_free(ws);
@@ -238,8 +242,10 @@ static void test_extreme_logits(void **state)
 {
     (void)state;
     for (size_t o = 1; o < 3; o++) {
-        extreme_case(o, MLP2_PATH_BLAS);
-        extreme_case(o, MLP2_PATH_SMALL);
+        for (int flip = 0; flip < 2; flip++) {
+            extreme_case(o, MLP2_PATH_BLAS, flip);
+            extreme_case(o, MLP2_PATH_SMALL, flip);
+        }
     }
 }
 
