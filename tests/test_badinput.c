@@ -15,7 +15,12 @@
  * first, a middle and the last element.  Each function also has a row with
  * no change that must succeed, so every failure comes from the one change.
  *
- * White-box only to reach the workspace's scratch block (lib/internal.h).
+ * Rows with V_KIND first turn the fixture's model into a classifier (its
+ * hidden activation and head set directly, its targets Y and Yv made one-hot
+ * rows, valid for either head); V_ROW0 then puts a bad target row in.
+ *
+ * White-box only to reach the workspace's scratch block and the model's
+ * kinds (lib/internal.h).
  */
 #include <dirent.h>
 #include <float.h>
@@ -52,7 +57,8 @@
 typedef enum fn {
     F_CREATE, F_CLONE, F_GET_PARAMS, F_SET_PARAMS, F_WS_CREATE, F_PREDICT, F_LOSS_GRAD, F_SGD_STEP,
     F_OPTIM_CREATE, F_OPTIM_STEP, F_OPTIM_SET_LR, F_TRAIN, F_SECTION_SET, F_SECTION_GET,
-    F_SECTION_REMOVE, F_SAVE, F_LOAD, F_LOAD_BUFFER, F_SET_ALLOCATOR, F_SET_BLAS_THREADS, F_COUNT
+    F_SECTION_REMOVE, F_SAVE, F_LOAD, F_LOAD_BUFFER, F_SET_ALLOCATOR, F_SET_BLAS_THREADS,
+    F_CREATE_SPEC, F_GET_SPEC, F_ONEHOT, F_CLASSIFY, F_COUNT
 } fn;
 
 static const char *const fn_names[F_COUNT] = {
@@ -64,7 +70,8 @@ static const char *const fn_names[F_COUNT] = {
     [F_SECTION_SET] = "mlp2_section_set", [F_SECTION_GET] = "mlp2_section_get",
     [F_SECTION_REMOVE] = "mlp2_section_remove", [F_SAVE] = "mlp2_save", [F_LOAD] = "mlp2_load",
     [F_LOAD_BUFFER] = "mlp2_load_buffer", [F_SET_ALLOCATOR] = "mlp2_set_allocator",
-    [F_SET_BLAS_THREADS] = "mlp2_set_blas_threads",
+    [F_SET_BLAS_THREADS] = "mlp2_set_blas_threads", [F_CREATE_SPEC] = "mlp2_create_spec",
+    [F_GET_SPEC] = "mlp2_get_spec", [F_ONEHOT] = "mlp2_onehot", [F_CLASSIFY] = "mlp2_classify",
 };
 
 /* ---- the arguments: one valid call of every function -------------------- */
@@ -97,6 +104,12 @@ typedef struct args {
     mlp2_alloc_fn alloc_fn;
     mlp2_free_fn free_fn;
     int threads;
+    /* kinds and labels */
+    mlp2_spec *spec;      /* create_spec: sizes from n_in, n_hidden, n_out */
+    mlp2_spec *spec_out;
+    mlp2_head head;       /* classify */
+    const size_t *labels; /* onehot: M labels of N_OUT classes, into Yp */
+    size_t *labels_out;   /* classify: labels of Y taken as outputs */
 } args;
 
 /* Which argument a row changes. */
@@ -105,14 +118,15 @@ typedef enum arg {
     /* pointers (V_NULL) */
     A_OUT, A_NET, A_WS, A_OPT, A_X, A_Y, A_XV, A_YV, A_THETA_IN, A_GRAD_IN, A_YP, A_LOSS, A_GRAD_OUT,
     A_THETA_OUT, A_OCFG, A_TCFG, A_REPORT, A_NAME, A_PATH, A_DATA, A_BUF, A_DATA_OUT, A_LEN_OUT,
-    A_ALLOC_FN, A_FREE_FN,
+    A_ALLOC_FN, A_FREE_FN, A_SPEC, A_SPEC_OUT, A_LABELS, A_LABELS_OUT,
     /* sizes (V_SIZE) */
     A_N_IN, A_N_HIDDEN, A_N_OUT, A_MAX_BATCH, A_M, A_M_VAL, A_LEN, A_BUF_LEN, A_THREADS,
     /* doubles (V_DOUBLE) */
     A_LR, A_OC_LR, A_OC_MOMENTUM, A_OC_BETA1, A_OC_BETA2, A_OC_EPS, A_OC_WD, A_TC_LR_GAMMA,
     A_TC_MIN_DELTA, A_TC_OPT_LR,
     /* config integers (V_SIZE) */
-    A_OC_KIND, A_TC_EPOCHS, A_TC_BATCH, A_TC_LR_STEP, A_TC_OPT_KIND, A_TC_SHUFFLE
+    A_OC_KIND, A_TC_EPOCHS, A_TC_BATCH, A_TC_LR_STEP, A_TC_OPT_KIND, A_TC_SHUFFLE,
+    A_SPEC_HIDDEN, A_SPEC_HEAD, A_HEAD, A_LABEL_LAST /* the last label's value */
 } arg;
 
 typedef enum vkind {
@@ -124,7 +138,21 @@ typedef enum vkind {
     V_OTHER,     /* the workspace / model / optimizer of another shape */
     V_STRING,    /* a string: .s ("" or a long name made by the driver for "<256>") */
     V_BIG,       /* the model's parameters become 1e308: computations overflow */
+    V_KIND,      /* the fixture's model gets head .z and hidden activation .d; Y, Yv one-hot */
+    V_ROW0,      /* row 0 of Y or Yv becomes row0_presets[.z] */
 } vkind;
+
+/* bad (and edge) first rows of a 2-wide target */
+static const double row0_presets[][2] = {
+    {0.5, 0.4},           /* 0: sums to 0.9 */
+    {1.5, -0.5},          /* 1: a negative entry, sums to 1 */
+    {1.0 + 2e-9, 0.0},    /* 2: sums to 1 + 2e-9 */
+    {1.0 + 5e-10, 0.0},   /* 3: within 1e-9 of 1: valid for softmax */
+    {0.25, 0.75},         /* 4: soft labels: valid for both heads */
+    {1.5, 0.0},           /* 5: above 1 */
+    {-0.01, 1.0},         /* 6: below 0 */
+    {0.0, 0.0},           /* 7: valid for sigmoid, not a probability row */
+};
 
 typedef struct change {
     arg a;
@@ -154,6 +182,10 @@ typedef struct row {
 #define NONFIN(A) C(A, V_NONFINITE, .z = 0)
 #define OTHER(A) C(A, V_OTHER, .z = 0)
 #define STR(A, S) C(A, V_STRING, .s = (S))
+#define KIND(HEAD, HID) C(A_NET, V_KIND, .z = (HEAD), .d = (HID))
+#define ROW0(A, K) C(A, V_ROW0, .z = (K))
+#define SMAX MLP2_HEAD_SOFTMAX
+#define SIGM MLP2_HEAD_SIGMOID
 
 #define BIG_SIZE (SIZE_MAX / 2)
 #define OVER_INT ((size_t)INT_MAX + 1)
@@ -423,6 +455,87 @@ static const row table[] = {
     {F_SET_BLAS_THREADS, {SZ(A_THREADS, 0)}, MLP2_EINVAL, 0},
     {F_SET_BLAS_THREADS, {SZ(A_THREADS, (size_t)-1)}, MLP2_EINVAL, 0},
     {F_SET_BLAS_THREADS, {SZ(A_THREADS, (size_t)INT_MIN)}, MLP2_EINVAL, 0},
+
+    /* mlp2_create_spec(out, spec, seed) */
+    {F_CREATE_SPEC, {{0}}, MLP2_OK, 0},
+    {F_CREATE_SPEC, {SZ(A_SPEC_HEAD, SMAX), SZ(A_SPEC_HIDDEN, MLP2_HIDDEN_RELU)}, MLP2_OK, 0},
+    {F_CREATE_SPEC, {SZ(A_SPEC_HEAD, SIGM), SZ(A_N_OUT, 1)}, MLP2_OK, 0},
+    {F_CREATE_SPEC, {NUL(A_OUT)}, MLP2_EINVAL, 0},
+    {F_CREATE_SPEC, {NUL(A_SPEC)}, MLP2_EINVAL, 0},
+    {F_CREATE_SPEC, {SZ(A_SPEC_HIDDEN, 3)}, MLP2_EINVAL, 0},
+    {F_CREATE_SPEC, {SZ(A_SPEC_HIDDEN, 1000)}, MLP2_EINVAL, 0},
+    {F_CREATE_SPEC, {SZ(A_SPEC_HIDDEN, UINT_MAX)}, MLP2_EINVAL, 0}, /* -1 in a signed enum */
+    {F_CREATE_SPEC, {SZ(A_SPEC_HEAD, 3)}, MLP2_EINVAL, 0},
+    {F_CREATE_SPEC, {SZ(A_SPEC_HEAD, UINT_MAX)}, MLP2_EINVAL, 0},
+    {F_CREATE_SPEC, {SZ(A_SPEC_HEAD, SMAX), SZ(A_N_OUT, 1)}, MLP2_EINVAL, 0},
+    {F_CREATE_SPEC, {SZ(A_N_IN, 0)}, MLP2_EINVAL, 0},
+    {F_CREATE_SPEC, {SZ(A_N_OUT, 0), SZ(A_SPEC_HEAD, SMAX)}, MLP2_EINVAL, 0},
+    {F_CREATE_SPEC, {SZ(A_N_HIDDEN, OVER_INT)}, MLP2_ERANGE, 0},
+    {F_CREATE_SPEC, {SZ(A_N_IN, INT_MAX), SZ(A_N_HIDDEN, INT_MAX)}, MLP2_ERANGE, 0},
+    {F_CREATE_SPEC, {SZ(A_N_IN, INT_MAX)}, MLP2_ENOMEM, 0},
+
+    /* mlp2_get_spec(net, spec) */
+    {F_GET_SPEC, {{0}}, MLP2_OK, 0},
+    {F_GET_SPEC, {NUL(A_NET)}, MLP2_EINVAL, 0},
+    {F_GET_SPEC, {NUL(A_SPEC_OUT)}, MLP2_EINVAL, 0},
+
+    /* mlp2_onehot(m, n_classes, labels, Y) */
+    {F_ONEHOT, {{0}}, MLP2_OK, 0},
+    {F_ONEHOT, {NUL(A_LABELS)}, MLP2_EINVAL, 0},
+    {F_ONEHOT, {NUL(A_YP)}, MLP2_EINVAL, 0},
+    {F_ONEHOT, {SZ(A_M, 0)}, MLP2_EINVAL, 0},
+    {F_ONEHOT, {SZ(A_N_OUT, 0)}, MLP2_EINVAL, 0},
+    {F_ONEHOT, {SZ(A_LABEL_LAST, N_OUT)}, MLP2_EINVAL, 0},
+    {F_ONEHOT, {SZ(A_LABEL_LAST, SIZE_MAX)}, MLP2_EINVAL, 0},
+    {F_ONEHOT, {SZ(A_M, SIZE_MAX)}, MLP2_ERANGE, 0},
+
+    /* mlp2_classify(head, m, n_out, A2, labels) */
+    {F_CLASSIFY, {{0}}, MLP2_OK, 0},
+    {F_CLASSIFY, {SZ(A_HEAD, SIGM)}, MLP2_OK, 0},
+    {F_CLASSIFY, {SZ(A_HEAD, SIGM), SZ(A_N_OUT, 1)}, MLP2_OK, 0},
+    {F_CLASSIFY, {SZ(A_HEAD, MLP2_HEAD_LINEAR)}, MLP2_EINVAL, 0},
+    {F_CLASSIFY, {SZ(A_HEAD, 3)}, MLP2_EINVAL, 0},
+    {F_CLASSIFY, {SZ(A_HEAD, UINT_MAX)}, MLP2_EINVAL, 0},
+    {F_CLASSIFY, {SZ(A_N_OUT, 1)}, MLP2_EINVAL, 0}, /* softmax over one output */
+    {F_CLASSIFY, {SZ(A_N_OUT, 0)}, MLP2_EINVAL, 0},
+    {F_CLASSIFY, {SZ(A_M, 0)}, MLP2_EINVAL, 0},
+    {F_CLASSIFY, {NUL(A_Y)}, MLP2_EINVAL, 0},
+    {F_CLASSIFY, {NUL(A_LABELS_OUT)}, MLP2_EINVAL, 0},
+    {F_CLASSIFY, {SZ(A_M, SIZE_MAX)}, MLP2_ERANGE, 0},
+    {F_CLASSIFY, {NONFIN(A_Y)}, MLP2_ENONFINITE, 0},
+    {F_CLASSIFY, {NONFIN(A_Y), SZ(A_HEAD, SIGM)}, MLP2_ENONFINITE, 0},
+
+    /* the classifiers: every kind accepts valid targets; a bad target is
+     * MLP2_EINVAL with nothing changed (the data are checked before lr) */
+    {F_PREDICT, {KIND(SMAX, MLP2_HIDDEN_TANH)}, MLP2_OK, 0},
+    {F_PREDICT, {KIND(SIGM, MLP2_HIDDEN_RELU)}, MLP2_OK, 0},
+    {F_LOSS_GRAD, {KIND(SMAX, MLP2_HIDDEN_SIGMOID)}, MLP2_OK, 0},
+    {F_LOSS_GRAD, {KIND(SMAX, MLP2_HIDDEN_RELU), ROW0(A_Y, 3)}, MLP2_OK, 0},
+    {F_LOSS_GRAD, {KIND(SMAX, MLP2_HIDDEN_TANH), ROW0(A_Y, 4)}, MLP2_OK, 0},
+    {F_LOSS_GRAD, {KIND(SIGM, MLP2_HIDDEN_TANH), ROW0(A_Y, 7)}, MLP2_OK, 0},
+    {F_LOSS_GRAD, {KIND(SMAX, MLP2_HIDDEN_TANH), ROW0(A_Y, 0)}, MLP2_EINVAL, 0},
+    {F_LOSS_GRAD, {KIND(SMAX, MLP2_HIDDEN_RELU), ROW0(A_Y, 1)}, MLP2_EINVAL, 0},
+    {F_LOSS_GRAD, {KIND(SMAX, MLP2_HIDDEN_SIGMOID), ROW0(A_Y, 2)}, MLP2_EINVAL, 0},
+    {F_LOSS_GRAD, {KIND(SMAX, MLP2_HIDDEN_SIGMOID), ROW0(A_Y, 7)}, MLP2_EINVAL, 0},
+    {F_LOSS_GRAD, {KIND(SIGM, MLP2_HIDDEN_RELU), ROW0(A_Y, 5)}, MLP2_EINVAL, 0},
+    {F_LOSS_GRAD, {KIND(SIGM, MLP2_HIDDEN_TANH), ROW0(A_Y, 6)}, MLP2_EINVAL, 0},
+    {F_LOSS_GRAD, {KIND(SIGM, MLP2_HIDDEN_TANH), NONFIN(A_Y)}, MLP2_ENONFINITE, 0},
+    {F_LOSS_GRAD, {KIND(SIGM, MLP2_HIDDEN_SIGMOID), DBL(A_Y, 0.5)}, MLP2_OK, 0},
+    {F_LOSS_GRAD, {KIND(SMAX, MLP2_HIDDEN_SIGMOID), DBL(A_Y, 0.5)}, MLP2_OK, 0},
+    {F_LOSS_GRAD, {KIND(SMAX, MLP2_HIDDEN_SIGMOID), DBL(A_Y, 0.75)}, MLP2_EINVAL, 0},
+    {F_SGD_STEP, {KIND(SMAX, MLP2_HIDDEN_RELU)}, MLP2_OK, 0},
+    {F_SGD_STEP, {KIND(SMAX, MLP2_HIDDEN_RELU), ROW0(A_Y, 1)}, MLP2_EINVAL, 0},
+    {F_SGD_STEP, {KIND(SIGM, MLP2_HIDDEN_TANH), ROW0(A_Y, 5)}, MLP2_EINVAL, 0},
+    {F_SGD_STEP, {KIND(SIGM, MLP2_HIDDEN_TANH), ROW0(A_Y, 6)}, MLP2_EINVAL, 0},
+    {F_TRAIN, {KIND(SMAX, MLP2_HIDDEN_TANH)}, MLP2_OK, 0},
+    {F_TRAIN, {KIND(SIGM, MLP2_HIDDEN_RELU)}, MLP2_OK, 0},
+    {F_TRAIN, {KIND(SMAX, MLP2_HIDDEN_TANH), ROW0(A_Y, 0)}, MLP2_EINVAL, 0},
+    {F_TRAIN, {KIND(SMAX, MLP2_HIDDEN_TANH), ROW0(A_YV, 0)}, MLP2_EINVAL, 0},
+    {F_TRAIN, {KIND(SMAX, MLP2_HIDDEN_RELU), ROW0(A_YV, 1)}, MLP2_EINVAL, 0},
+    {F_TRAIN, {KIND(SIGM, MLP2_HIDDEN_RELU), ROW0(A_Y, 5)}, MLP2_EINVAL, 0},
+    {F_TRAIN, {KIND(SIGM, MLP2_HIDDEN_SIGMOID), ROW0(A_YV, 6)}, MLP2_EINVAL, 0},
+    {F_SAVE, {KIND(SIGM, MLP2_HIDDEN_RELU)}, MLP2_OK, 0},
+    {F_CLONE, {KIND(SMAX, MLP2_HIDDEN_TANH)}, MLP2_OK, 0},
 };
 
 /* ---- the fixture -------------------------------------------------------- */
@@ -451,6 +564,8 @@ static struct fixture {
     char dir[64], path[96], missing_dir[128], missing[128], empty[128], name[260];
     unsigned char *file;
     size_t file_len;
+    mlp2_spec spec, spec_out;
+    size_t labels[M], labels_out[M * N_OUT];
 } fx;
 
 static unsigned char *read_file(const char *path, size_t *len)
@@ -548,6 +663,11 @@ static void fixture_make(void)
     fx.out_net = NET_SENTINEL;
     fx.out_ws = WS_SENTINEL;
     fx.out_opt = OPT_SENTINEL;
+    memset(&fx.spec_out, 0x3c, sizeof fx.spec_out);
+    for (size_t i = 0; i < M; i++)
+        fx.labels[i] = (i * 7) % N_OUT;
+    for (size_t i = 0; i < M * N_OUT; i++)
+        fx.labels_out[i] = 4321;
     fx.data_out = &sentinel_obj[0];
     fx.len_out = 12345;
 
@@ -618,6 +738,11 @@ static args valid_args(void)
         .grad_out = fx.grad_out,
         .theta_out = fx.theta_out,
         .lr = 0.125,
+        .spec = &fx.spec,
+        .spec_out = &fx.spec_out,
+        .head = MLP2_HEAD_SOFTMAX,
+        .labels = fx.labels,
+        .labels_out = fx.labels_out,
         .ocfg = &fx.ocfg,
         .tcfg = &fx.tcfg,
         .report = &fx.report,
@@ -679,6 +804,10 @@ static void set_null(args *g, arg a)
     case A_LEN_OUT: g->len_out = NULL; break;
     case A_ALLOC_FN: g->alloc_fn = NULL; break;
     case A_FREE_FN: g->free_fn = NULL; break;
+    case A_SPEC: g->spec = NULL; break;
+    case A_SPEC_OUT: g->spec_out = NULL; break;
+    case A_LABELS: g->labels = NULL; break;
+    case A_LABELS_OUT: g->labels_out = NULL; break;
     default: fail_msg("no pointer argument %d", (int)a);
     }
 }
@@ -701,6 +830,10 @@ static void set_size(args *g, arg a, size_t z)
     case A_TC_LR_STEP: fx.tcfg.lr_step = z; break;
     case A_TC_OPT_KIND: fx.tcfg.optim.kind = (mlp2_optim_kind)z; break;
     case A_TC_SHUFFLE: fx.tcfg.shuffle = (int)z; break;
+    case A_SPEC_HIDDEN: fx.spec.hidden = (mlp2_hidden)z; break;
+    case A_SPEC_HEAD: fx.spec.head = (mlp2_head)z; break;
+    case A_HEAD: g->head = (mlp2_head)z; break;
+    case A_LABEL_LAST: fx.labels[M - 1] = z; break;
     default: fail_msg("no size argument %d", (int)a);
     }
 }
@@ -785,6 +918,23 @@ static void apply(args *g, const change *c, int v, int pos)
         assert_int_equal(mlp2_set_params(fx.net, th), MLP2_OK);
         break;
     }
+    case V_KIND:
+        fx.net->head = (mlp2_head)c->z;
+        fx.net->hidden = (mlp2_hidden)c->d;
+        for (size_t i = 0; i < M * N_OUT; i++)
+            fx.Y[i] = i % N_OUT == (i / N_OUT) % N_OUT;
+        for (size_t i = 0; i < M_VAL * N_OUT; i++)
+            fx.Yv[i] = i % N_OUT == (i / N_OUT + 1) % N_OUT;
+        break;
+    case V_ROW0: {
+        size_t n;
+        double *arr = array_of(c->a, &n);
+        if (!arr)
+            fail_msg("no array argument %d", (int)c->a);
+        else
+            memcpy(arr, row0_presets[c->z], sizeof row0_presets[0]);
+        break;
+    }
     }
 }
 
@@ -814,6 +964,16 @@ static mlp2_status call(fn f, const args *g)
     case F_LOAD_BUFFER: return mlp2_load_buffer(g->out_net, g->buf, g->buf_len);
     case F_SET_ALLOCATOR: return mlp2_set_allocator(g->alloc_fn, g->free_fn, &ca);
     case F_SET_BLAS_THREADS: return mlp2_set_blas_threads(g->threads);
+    case F_CREATE_SPEC:
+        if (g->spec) {
+            g->spec->n_in = g->n_in;
+            g->spec->n_hidden = g->n_hidden;
+            g->spec->n_out = g->n_out;
+        }
+        return mlp2_create_spec(g->out_net, g->spec, 77);
+    case F_GET_SPEC: return mlp2_get_spec(g->net, g->spec_out);
+    case F_ONEHOT: return mlp2_onehot(g->m, g->n_out, g->labels, g->Yp);
+    case F_CLASSIFY: return mlp2_classify(g->head, g->m, g->n_out, g->Y, g->labels_out);
     case F_COUNT: break;
     }
     fail_msg("unknown function %d", (int)f);
@@ -826,6 +986,8 @@ static void put_model(image *im, const mlp2 *net)
 {
     size_t sz[4] = {mlp2_n_in(net), mlp2_n_hidden(net), mlp2_n_out(net), mlp2_section_count(net)};
     img_put(im, sz, sizeof sz);
+    img_put(im, &net->hidden, sizeof net->hidden);
+    img_put(im, &net->head, sizeof net->head);
     img_put(im, net->theta, net->n_params * sizeof(double));
     for (size_t i = 0; i < sz[3]; i++) {
         const mlp2_section *s = &net->sections[i];
@@ -904,6 +1066,13 @@ static image snapshot(bool outputs, bool ws)
         img_put(&im, &fx.loss, sizeof fx.loss);
     }
     img_put(&im, fx.theta_out, sizeof fx.theta_out);
+    img_put(&im, fx.labels, sizeof fx.labels);
+    img_put(&im, fx.labels_out, sizeof fx.labels_out);
+    PUT(&im, fx.spec_out.n_in);
+    PUT(&im, fx.spec_out.n_hidden);
+    PUT(&im, fx.spec_out.n_out);
+    PUT(&im, fx.spec_out.hidden);
+    PUT(&im, fx.spec_out.head);
     img_put(&im, &fx.out_net, sizeof fx.out_net);
     img_put(&im, &fx.out_ws, sizeof fx.out_ws);
     img_put(&im, &fx.out_opt, sizeof fx.out_opt);
@@ -962,6 +1131,10 @@ static void describe(char *buf, size_t n, const row *r, int v, int pos)
             break;
         case V_OTHER: k += snprintf(buf + k, n - (size_t)k, " arg%d=other shape", (int)c->a); break;
         case V_BIG: k += snprintf(buf + k, n - (size_t)k, " params=+-1e308"); break;
+        case V_KIND:
+            k += snprintf(buf + k, n - (size_t)k, " head=%zu hidden=%g", c->z, c->d);
+            break;
+        case V_ROW0: k += snprintf(buf + k, n - (size_t)k, " arg%d row 0=preset %zu", (int)c->a, c->z); break;
         case V_NONE: break;
         }
     }

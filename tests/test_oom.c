@@ -42,6 +42,8 @@ static ca_state ca;
  * entry point, with the counting allocator installed but disarmed. */
 static struct fixture {
     mlp2 *net;
+    mlp2 *cls; /* a classifier: ReLU hidden units, softmax head; targets Yc, Yvc */
+    double Yc[M * N_OUT], Yvc[M_VAL * N_OUT];
     mlp2_workspace *ws;
     mlp2_optim *opt;
     double X[M * N_IN], Y[M * N_OUT], Xv[M_VAL * N_IN], Yv[M_VAL * N_OUT];
@@ -116,6 +118,13 @@ static image snapshot(void)
 {
     image im = {0};
     img_model(&im, fx.net);
+    img_model(&im, fx.cls);
+    mlp2_spec spec;
+    assert_int_equal(mlp2_get_spec(fx.cls, &spec), MLP2_OK);
+    img_put(&im, &spec.hidden, sizeof spec.hidden);
+    img_put(&im, &spec.head, sizeof spec.head);
+    img_put(&im, fx.Yc, sizeof fx.Yc);
+    img_put(&im, fx.Yvc, sizeof fx.Yvc);
     img_put(&im, fx.X, sizeof fx.X);
     img_put(&im, fx.Y, sizeof fx.Y);
     img_put(&im, fx.Xv, sizeof fx.Xv);
@@ -175,6 +184,13 @@ static int setup(void **state)
     assert_int_equal(mlp2_section_set(fx.net, "blob", blob, sizeof blob), MLP2_OK);
     assert_int_equal(mlp2_section_set(fx.net, "empty", NULL, 0), MLP2_OK);
     assert_int_equal(mlp2_workspace_create(&fx.ws, fx.net, 4), MLP2_OK);
+    const mlp2_spec cs = {N_IN, N_HID, N_OUT, MLP2_HIDDEN_RELU, MLP2_HEAD_SOFTMAX};
+    assert_int_equal(mlp2_create_spec(&fx.cls, &cs, 4), MLP2_OK);
+    size_t labels[M];
+    for (size_t i = 0; i < M; i++)
+        labels[i] = fx.X[i * N_IN] > 0.2;
+    assert_int_equal(mlp2_onehot(M, N_OUT, labels, fx.Yc), MLP2_OK);
+    assert_int_equal(mlp2_onehot(M_VAL, N_OUT, labels, fx.Yvc), MLP2_OK);
     mlp2_optim_config oc = mlp2_optim_defaults(MLP2_OPTIM_ADAM);
     assert_int_equal(mlp2_optim_create(&fx.opt, fx.net, &oc), MLP2_OK);
 
@@ -198,6 +214,7 @@ static int teardown(void **state)
     mlp2_optim_free(fx.opt);
     mlp2_workspace_free(fx.ws);
     mlp2_free(fx.net);
+    mlp2_free(fx.cls);
     assert_int_equal(ca.live, 0);
     assert_int_equal(ca.bad_frees, 0);
     free(fx.file);
@@ -251,6 +268,37 @@ static mlp2_status op_train_full(void) { return train(MLP2_OPTIM_ADAM, true, tru
 static mlp2_status op_train_momentum(void) { return train(MLP2_OPTIM_MOMENTUM, false, true); }
 
 static mlp2_status op_save(void) { return mlp2_save(fx.net, fx.path); }
+
+/* the classifier's kinds through every allocating call */
+static mlp2_status op_create_spec(void)
+{
+    const mlp2_spec s = {N_IN, N_HID, N_OUT, MLP2_HIDDEN_TANH, MLP2_HEAD_SIGMOID};
+    return mlp2_create_spec(&fx.out_net, &s, 99);
+}
+static mlp2_status op_clone_cls(void) { return mlp2_clone(&fx.out_net, fx.cls); }
+static mlp2_status op_predict_cls(void) { return mlp2_predict(fx.cls, NULL, M, fx.X, fx.Yp); }
+static mlp2_status op_loss_grad_cls(void)
+{
+    return mlp2_loss_grad(fx.cls, NULL, M, fx.X, fx.Yc, &fx.loss, fx.grad);
+}
+static mlp2_status op_sgd_step_cls(void) { return mlp2_sgd_step(fx.cls, NULL, M, fx.X, fx.Yc, 0.05, &fx.loss); }
+static mlp2_status op_train_cls(void)
+{
+    mlp2_train_config tc = mlp2_train_defaults();
+    tc.epochs = 3;
+    tc.batch_size = 4;
+    tc.patience = 2;
+    return mlp2_train(fx.cls, &tc, M, fx.X, fx.Yc, M_VAL, fx.Xv, fx.Yvc, &fx.report);
+}
+static mlp2_status op_save_cls(void) { return mlp2_save(fx.cls, fx.path); }
+/* a version-1 file (tests/data), whose header is shorter */
+static mlp2_status op_load_v1(void)
+{
+    const char *dir = getenv("MLP2_TEST_DATA");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/v1_model.mlp2", dir ? dir : ".");
+    return mlp2_load(&fx.out_net, path);
+}
 static mlp2_status op_load(void) { return mlp2_load(&fx.out_net, fx.path); }
 static mlp2_status op_load_buffer(void) { return mlp2_load_buffer(&fx.out_net, fx.file, fx.file_len); }
 
@@ -344,6 +392,13 @@ static void no_alloc_hot_path(void **state)
     assert_int_equal(mlp2_predict(fx.net, fx.ws, M, fx.X, fx.Yp), MLP2_OK);
     assert_int_equal(mlp2_loss_grad(fx.net, fx.ws, M, fx.X, fx.Y, &loss, fx.grad), MLP2_OK);
     assert_int_equal(mlp2_sgd_step(fx.net, fx.ws, M, fx.X, fx.Y, 0.05, &loss), MLP2_OK);
+    /* a classifier with the same shape uses the same workspace */
+    size_t labels[M];
+    assert_int_equal(mlp2_predict(fx.cls, fx.ws, M, fx.X, fx.Yp), MLP2_OK);
+    assert_int_equal(mlp2_loss_grad(fx.cls, fx.ws, M, fx.X, fx.Yc, &loss, fx.grad), MLP2_OK);
+    assert_int_equal(mlp2_sgd_step(fx.cls, fx.ws, M, fx.X, fx.Yc, 0.05, &loss), MLP2_OK);
+    assert_int_equal(mlp2_classify(MLP2_HEAD_SOFTMAX, M, N_OUT, fx.Yp, labels), MLP2_OK);
+    assert_int_equal(mlp2_onehot(M, N_OUT, labels, fx.Yp), MLP2_OK);
     assert_int_equal(mlp2_optim_step(fx.opt, fx.net, fx.grad), MLP2_OK);
     assert_int_equal(mlp2_optim_set_lr(fx.opt, 0.002), MLP2_OK);
     assert_int_equal(mlp2_get_params(fx.net, theta), MLP2_OK);
@@ -392,6 +447,14 @@ static const oom_case cases[] = {
     {"mlp2_section_set (new)", op_section_new, MLP2_OK, false, true},
     {"mlp2_section_set (replace)", op_section_replace, MLP2_OK, false, true},
     {"mlp2_section_set (new, empty)", op_section_new_empty, MLP2_OK, false, true},
+    {"mlp2_create_spec (tanh, sigmoid head)", op_create_spec, MLP2_OK, false, false},
+    {"mlp2_clone (ReLU, softmax)", op_clone_cls, MLP2_OK, false, false},
+    {"mlp2_predict (softmax, ws NULL)", op_predict_cls, MLP2_OK, false, false},
+    {"mlp2_loss_grad (softmax, ws NULL)", op_loss_grad_cls, MLP2_OK, false, false},
+    {"mlp2_sgd_step (softmax, ws NULL)", op_sgd_step_cls, MLP2_OK, false, false},
+    {"mlp2_train (softmax, validation)", op_train_cls, MLP2_OK, false, false},
+    {"mlp2_save (softmax)", op_save_cls, MLP2_EIO, false, false},
+    {"mlp2_load (version-1 file)", op_load_v1, MLP2_OK, false, false},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
