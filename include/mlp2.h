@@ -287,7 +287,8 @@ MLP2_API size_t mlp2_workspace_max_batch(const mlp2_workspace *ws);
 /* ------------------------------------------------------------------------- */
 
 /**
- * A2 = sigmoid(X W1 + b1) W2 + b2.
+ * A2 = head(f(X W1 + b1) W2 + b2) for net's kinds (mlp2_hidden, mlp2_head);
+ * the seed's network: A2 = sigmoid(X W1 + b1) W2 + b2.
  * The sigmoid is the library's own vectorised one, within a few ulps of
  * 1/(1+exp(-z)); for z > 708 it is exactly 1 and for z < -708 exactly 0
  * (the true value is then below 3.3e-308).
@@ -308,16 +309,20 @@ MLP2_API size_t mlp2_workspace_max_batch(const mlp2_workspace *ws);
 MLP2_API mlp2_status mlp2_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *Y);
 
 /**
- * loss = 1/(2m) ||A2 - Y||_F^2 and, when grad != NULL, its gradient with
+ * The loss L of net's head (linear: 1/(2m) ||A2 - Y||_F^2; the
+ * cross-entropies of mlp2_head) and, when grad != NULL, its gradient with
  * respect to theta.
  * @param[in]  X     m x n_in, row-major, finite
- * @param[in]  Y     m x n_out targets, row-major, finite
+ * @param[in]  Y     m x n_out targets, row-major, finite, valid for the head
+ *                   (see mlp2_head: probability rows for softmax, [0, 1]
+ *                   for sigmoid)
  * @param[out] loss  may be NULL when grad is not
  * @param[out] grad  n_params doubles in the theta layout, or NULL
  * ws, m and chunking as for mlp2_predict.  Chunks accumulate into one
  * gradient, equal to one pass up to rounding.
  * @returns MLP2_OK; MLP2_EINVAL (NULL X/Y/net, loss and grad both NULL, m == 0,
- *          workspace of another shape); MLP2_ERANGE (m * n_in or m * n_out
+ *          workspace of another shape, targets not valid for the head:
+ *          outputs untouched); MLP2_ERANGE (m * n_in or m * n_out
  *          overflows size_t); MLP2_ENONFINITE (non-finite X or Y:
  *          outputs untouched; a loss or gradient that overflows: outputs
  *          unspecified); MLP2_ENOMEM (ws == NULL only).
@@ -331,8 +336,8 @@ MLP2_API mlp2_status mlp2_loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t 
  * @param[in]  lr    finite and > 0
  * @param[out] loss  if non-NULL, the loss before the step
  * The gradient lives in the workspace: no allocation when ws != NULL.
- * @returns as mlp2_loss_grad, plus MLP2_EINVAL for lr <= 0 and
- *          MLP2_ENONFINITE for a non-finite lr or an update that would make a
+ * @returns as mlp2_loss_grad (X and Y are checked first, then lr), plus
+ *          MLP2_EINVAL for lr <= 0 and MLP2_ENONFINITE for a non-finite lr or an update that would make a
  *          parameter non-finite.  On any failure the model is unchanged.
  */
 MLP2_API mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, const double *Y,
@@ -473,7 +478,8 @@ MLP2_API const char *mlp2_stop_reason_name(mlp2_stop_reason r);
 
 /**
  * Mini-batch training of net on (X, Y), with an optional validation set.
- * @param[in]  X, Y       m x n_in and m x n_out, row-major, finite; m > 0
+ * @param[in]  X, Y       m x n_in and m x n_out, row-major, finite, Y (and Yv)
+ *                        valid for the head (see mlp2_head); m > 0
  * @param[in]  Xv, Yv     m_val rows for validation, or NULL with m_val == 0
  * @param[out] report     may be NULL; written when training ran (MLP2_OK, or
  *                        MLP2_ENONFINITE with reason MLP2_STOP_NONFINITE),
@@ -489,7 +495,8 @@ MLP2_API const char *mlp2_stop_reason_name(mlp2_stop_reason r);
  * ended training.  Same inputs and seed: bit-identical result.
  * All memory is allocated once at the start.
  * @returns MLP2_OK (also after early, callback or cancel stops; see
- *          report->reason); MLP2_EINVAL (NULL, zero sizes, invalid config);
+ *          report->reason); MLP2_EINVAL (NULL, zero sizes, invalid config,
+ *          targets not valid for the head: nothing changes);
  *          MLP2_ENONFINITE (non-finite data: nothing changes; a loss or
  *          update that is not finite mid-training: the model keeps the last
  *          finite parameters, or the best ones when patience > 0);
