@@ -116,7 +116,7 @@ stage_install() {
 
 stage_valgrind() {
   [[ -f build-test/build.ninja ]] || stage_release >/dev/null || return 1
-  run_meson_test -C build-test --setup valgrind --suite core --suite reliability --suite io --suite fuzz \
+  run_meson_test -C build-test --setup valgrind --suite core --suite reliability --suite io --suite fuzz --suite class \
     --num-processes "$JOBS"
 }
 
