@@ -44,6 +44,7 @@ static void test_text_labels(void **state)
     assert_false(d.numeric);
     for (size_t i = 0; i < 4; i++)
         assert_string_equal(d.names[i], c.names[i]);
+    classes_free(&d);
     /* every truncation and a swapped order are refused */
     for (size_t l = 0; l < len; l++)
         assert_int_equal(classes_decode(buf, l, &d, &why), -1);
