@@ -597,8 +597,9 @@ MLP2_API const char *mlp2_blas_core(void);
  * For each row x (network units):
  *     h[j] = 0.0;  for k = 0..n_in-1:  h[j] = h[j] + x[k] * W1[k][j]   (no FMA)
  *     h[j] = sigmoid(h[j] + b1[j])      the library's own sigmoid, as mlp2_predict's
+ *                                       (tanh, ReLU: f(h[j] + b1[j]), mlp2_predict's kernel)
  *     y[o] = 0.0;  for j = 0..n_hidden-1: y[o] = y[o] + h[j] * W2[j][o] (no FMA)
- *     y[o] = y[o] + b2[o]
+ *     y[o] = y[o] + b2[o]               (softmax, sigmoid head: head(y + b2), mlp2_predict's kernel)
  * A row's result depends on that row alone, not on m, the other rows, the
  * BLAS library or the number of threads.  mlp2_predict, which goes through
  * BLAS in batches, agrees with it up to rounding only: its last bits depend
@@ -670,7 +671,9 @@ MLP2_API int mlp2_export_name_ok(const char *name);
  * @param[in] f     an open stream, written and not closed
  * @returns MLP2_OK; MLP2_EINVAL (NULL argument, bad name, part or exp,
  *          scaling given in part or with a scale <= 0 or a non-finite value,
- *          a newline or star-slash in a provenance string); MLP2_ERANGE
+ *          a newline or star-slash in a provenance string, a network that
+ *          is not sigmoid hidden units with a linear head: other kinds are
+ *          not exported yet); MLP2_ERANGE
  *          (use_float and a parameter or scaling value beyond FLT_MAX);
  *          MLP2_EIO (the stream reported an error: the output is partial).
  *          On any status but MLP2_EIO nothing has been written.

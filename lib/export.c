@@ -36,8 +36,8 @@ static void portable_row(const mlp2 *net, const double *restrict x, double *rest
     for (size_t k = 0; k < ni; k++, w += nh)
         for (size_t j = 0; j < nh; j++)
             h[j] = h[j] + x[k] * w[j];
-    /* h = sigmoid(h + b1): the library's own kernel */
-    mlp2__bias_sigmoid(1, nh, h, net->theta + mlp2__off_b1(net));
+    /* h = f(h + b1): the library's own kernel for the hidden activation */
+    mlp2__bias_act(net->hidden, 1, nh, h, net->theta + mlp2__off_b1(net));
     w = net->theta + mlp2__off_W2(net);
     for (size_t o = 0; o < no; o++)
         y[o] = 0.0;
@@ -45,8 +45,8 @@ static void portable_row(const mlp2 *net, const double *restrict x, double *rest
     for (size_t j = 0; j < nh; j++, w += no)
         for (size_t o = 0; o < no; o++)
             y[o] = y[o] + h[j] * w[o];
-    /* y = y + b2 */
-    mlp2__bias_add(1, no, y, net->theta + mlp2__off_b2(net));
+    /* y = head(y + b2) (linear: y + b2) */
+    mlp2__head_out(net->head, 1, no, y, net->theta + mlp2__off_b2(net));
 }
 
 mlp2_status mlp2_predict_portable(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
@@ -407,6 +407,9 @@ static mlp2_status generate(const mlp2 *net, const mlp2_export_options *o, mlp2_
     mlp2_status st = check_options(net, o, part);
     if (st != MLP2_OK)
         return st;
+    /* the generator writes sigmoid hidden units and a linear head only */
+    if (net->hidden != MLP2_HIDDEN_SIGMOID || net->head != MLP2_HEAD_LINEAR)
+        return MLP2_FAIL(MLP2_EINVAL);
     gen g = {.s = s, .net = net, .o = o, .N = o->name, .fl = o->use_float != 0, .scaled = o->in_mean != NULL};
     g.T = g.fl ? "float" : "double";
     g.F = g.fl ? "f" : "";

@@ -159,6 +159,38 @@ static void test_kinds_survive_copies(void **state)
     rmdir(dir);
 }
 
+/* mlp2_predict_portable runs every kind (its per-row order, the same
+ * kernels), agreeing with mlp2_predict up to rounding; mlp2_export_c
+ * refuses the kinds it cannot write yet, writing nothing */
+static void test_portable_and_export(void **state)
+{
+    (void)state;
+    double X[7 * 3], P0[7 * 2], P1[7 * 2];
+    tu_rng r = tu_seed(8);
+    tu_fill(&r, X, 21, -2.0, 2.0);
+    for (size_t h = 0; h < 3; h++)
+        for (size_t o = 0; o < 3; o++) {
+            mlp2 *net = make((mlp2_spec){3, 6, 2, hiddens[h], heads[o]}, 21 + h);
+            double *th = params(net);
+            tu_fill(&r, th, mlp2_n_params(net), -1.5, 1.5);
+            assert_int_equal(mlp2_set_params(net, th), MLP2_OK);
+            assert_int_equal(mlp2_predict(net, NULL, 7, X, P0), MLP2_OK);
+            assert_int_equal(mlp2_predict_portable(net, NULL, 7, X, P1), MLP2_OK);
+            tu_assert_close(P1, P0, 14, 1e-13, 1e-15);
+            const mlp2_export_options eo = {.name = "net"};
+            char buf[16] = "untouched";
+            size_t len = 12345;
+            const mlp2_status want = h == 0 && o == 0 ? MLP2_ERANGE : MLP2_EINVAL; /* seed's: too small a buffer */
+            assert_int_equal(mlp2_export_c_buffer(net, &eo, MLP2_EXPORT_SOURCE, buf, sizeof buf, &len), want);
+            if (want == MLP2_EINVAL) {
+                assert_string_equal(buf, "untouched");
+                assert_int_equal(len, 12345);
+            }
+            free(th);
+            mlp2_free(net);
+        }
+}
+
 /* ---- targets ------------------------------------------------------------ */
 
 #define TM 3
@@ -396,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_init_per_kind),
         cmocka_unit_test(test_bad_spec),
         cmocka_unit_test(test_kinds_survive_copies),
+        cmocka_unit_test(test_portable_and_export),
         cmocka_unit_test(test_targets),
         cmocka_unit_test(test_onehot),
         cmocka_unit_test(test_classify),

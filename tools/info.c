@@ -7,6 +7,7 @@
 #include <mlp2.h>
 
 #include "cli.h"
+#include "kinds.h"
 #include "commands.h"
 #include "common.h"
 #include "json.h"
@@ -114,8 +115,10 @@ static void print_text(const char *path, unsigned long version, const mlp2 *net,
     printf("model:          ");
     put_str(path);
     printf("\nformat version: %lu\n", version);
-    printf("network:        %zu-%zu-%zu (inputs, sigmoid hidden units, linear outputs)\n", mlp2_n_in(net),
-           mlp2_n_hidden(net), mlp2_n_out(net));
+    mlp2_spec spec = {0};
+    mlp2_get_spec(net, &spec);
+    printf("network:        %zu-%zu-%zu (inputs, %s hidden units, %s outputs)\n", mlp2_n_in(net),
+           mlp2_n_hidden(net), mlp2_n_out(net), hidden_name(spec.hidden), head_name(spec.head));
     printf("parameters:     %zu\n", mlp2_n_params(net));
     if (!has_cols) {
         printf("columns:        none stored (a model made with the library: eval and predict take the\n"

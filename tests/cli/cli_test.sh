@@ -752,5 +752,15 @@ case_honest_names() {
   true
 }
 
+# A model file saved in format version 1 by the command before format 2
+# (tests/data/README.md) loads, says so, and predicts what it predicted then.
+case_v1_model() {
+  local d=$SRC/../data
+  expect 0 mlp2 info "$d/v1_cli.mlp2"; has out.txt '^format version: +1$'
+  has out.txt '^network: +2-3-1 \(inputs, sigmoid hidden units, linear outputs\)'
+  expect 0 mlp2 predict -m "$d/v1_cli.mlp2" "$d/v1_cli_data.csv"
+  cmp out.txt "$d/v1_cli_pred.csv" || fail "the version-1 model predicts differently"
+}
+
 "case_$CASE"
 echo "ok: $CASE"
