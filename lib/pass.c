@@ -295,8 +295,9 @@ mlp2_status mlp2_loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const 
 /* ---- the one-pass SGD step on the BLAS path ------------------------------ */
 
 /* Bound on every gradient entry of one chunk (see rows.c): with delta2 in
- * ws->A2 and delta1 in ws->D1, |g| <= m max(1, |X|) max(|delta1|, |delta2|)
- * (|A1| <= 1 for the sigmoid).  NaN or Inf anywhere gives NaN or Inf. */
+ * ws->A2 and delta1 in ws->D1, |g| <= m max(1, |X|, |A1|) max(|delta1|,
+ * |delta2|) (|A1| <= 1 for sigmoid and tanh units, so A1 is only read for
+ * ReLU).  NaN or Inf anywhere gives NaN or Inf. */
 static double nan_max(double a, double b) /* NaN wins, unlike fmax */
 {
     return a >= b || a != a ? a : b;
@@ -304,7 +305,9 @@ static double nan_max(double a, double b) /* NaN wins, unlike fmax */
 
 static double chunk_bound(const mlp2 *net, const mlp2_workspace *ws, size_t m, const double *X)
 {
-    const double sx = nan_max(1.0, mlp2__absmax(m * net->n_in, X));
+    double sx = nan_max(1.0, mlp2__absmax(m * net->n_in, X));
+    if (net->hidden == MLP2_HIDDEN_RELU)
+        sx = nan_max(sx, mlp2__absmax(m * net->n_hidden, ws->A1));
     const double d = nan_max(mlp2__absmax(m * net->n_hidden, ws->D1),
                              mlp2__absmax(m * net->n_out, ws->A2));
     return (double)m * sx * d;
@@ -323,15 +326,16 @@ static mlp2_status blas_step(mlp2 *net, mlp2_workspace *ws, size_t m, const doub
     const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out;
     double *th = net->theta, *D2 = ws->A2;
     mlp2__forward(net, ws, m, X, D2);
-    /* A2 = Z2 + b2;  sse = ||A2 - Y||^2;  delta2 = (A2 - Y)/m, in place */
-    const double sse = mlp2__residual_delta2(m, no, D2, b2(net), Y, 1.0 / (double)m);
-    *L = 0.5 / (double)m * sse; /* L = 1/(2m) ||A2 - Y||^2 */
+    /* A2 = head(Z2 + b2);  sse = the loss terms (linear: ||A2 - Y||^2);
+     * delta2 = (A2 - Y)/m, in place */
+    const double sse = mlp2__head_delta(net->head, m, no, D2, b2(net), Y, 1.0 / (double)m);
+    *L = mlp2__loss_scale(net->head) / (double)m * sse; /* linear: L = 1/(2m) ||A2 - Y||^2 */
     if (!isfinite(*L))
         return MLP2_FAIL(MLP2_ENONFINITE);
     /* D1 = delta2 W2^T, before W2 changes */
     mlp2__gemm(false, true, m, nh, no, 1.0, D2, no, W2(net), no, 0.0, ws->D1, nh);
-    /* delta1 = D1 .* A1 .* (1 - A1), in place */
-    mlp2__delta1(m * nh, ws->D1, ws->A1);
+    /* delta1 = D1 .* f'(Z1), in place (sigmoid: A1 .* (1 - A1)) */
+    mlp2__act_delta1(net->hidden, m * nh, ws->D1, ws->A1);
     if (!(lr * chunk_bound(net, ws, m, X) <= MLP2_UPDATE_BOUND)) {
         double *g = ws->grad;
         /* the gradient, as backward() makes it (delta2 and delta1 are in place) */

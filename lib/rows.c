@@ -6,10 +6,14 @@
  * multiply-adds).  Here each row goes through plain loops over the flat
  * parameter vector:
  *
- *     a1 = sigmoid(x W1 + b1)          row_forward (the activation: act_row)
- *     a2 = a1 W2 + b2
+ *     a1 = f(x W1 + b1)                row_forward (the activation: act_row)
+ *     a2 = head(a1 W2 + b2)
  *     d2 = (a2 - y) / m                 row_output_error
- *     d1 = (W2 d2) .* a1 .* (1 - a1)    row_delta1 (the activation's derivative)
+ *     d1 = (W2 d2) .* f'(z1)            row_delta1 (the activation's derivative)
+ *
+ * for every kind of network: sigmoid (the seed's), tanh and ReLU hidden
+ * units inline; a softmax or sigmoid head through head.c's kernels on the
+ * one row (the linear head inline).
  *
  * and the gradient is the sum of the rows' outer products.  The sums run in
  * the order of the BLAS path's plain-loop products (k = 0, 1, ..., then the
@@ -26,6 +30,7 @@
  * When the bound fails (a huge lr or gradient) the step takes the careful
  * path, which checks every new parameter before writing any. */
 #include "internal.h"
+#include "elementwise.h"
 
 #include <math.h>
 
@@ -107,14 +112,22 @@ ROW_INLINE void row_times(size_t n, size_t p, const double *restrict x, const do
     }
 }
 
-/* The hidden activation of one row, in place: a = sigmoid(z + b) */
-ROW_INLINE void act_row(size_t n, double *restrict a, const double *restrict b)
+/* The hidden activation of one row, in place: a = f(z + b) */
+ROW_INLINE void act_row(mlp2_hidden f, size_t n, double *restrict a, const double *restrict b)
 {
-    for (size_t j = 0; j < n; j++)
-        a[j] = mlp2__sigmoid(a[j] + b[j]); /* A1 = sigmoid(Z1 + b1) */
+    if (f == MLP2_HIDDEN_TANH)
+        for (size_t j = 0; j < n; j++)
+            a[j] = tanh_vec(a[j] + b[j]); /* A1 = tanh(Z1 + b1) */
+    else if (f == MLP2_HIDDEN_RELU)
+        for (size_t j = 0; j < n; j++)
+            a[j] = a[j] + b[j] > 0.0 ? a[j] + b[j] : 0.0; /* A1 = max(Z1 + b1, 0) */
+    else
+        for (size_t j = 0; j < n; j++)
+            a[j] = mlp2__sigmoid(a[j] + b[j]); /* A1 = sigmoid(Z1 + b1) */
 }
 
-/* a1 = act(x W1 + b1); a2 = a1 W2 + b2 */
+/* a1 = act(x W1 + b1); a2 = a1 W2, plus b2 for the linear head (the other
+ * heads add it in their kernel) */
 ROW_INLINE void row_forward(const mlp2 *net, const double *restrict x, double *restrict a1,
                                double *restrict a2)
 {
@@ -122,20 +135,26 @@ ROW_INLINE void row_forward(const mlp2 *net, const double *restrict x, double *r
     const double *th = net->theta;
     /* Z1 = x W1 */
     row_times(ni, nh, x, th, a1);
-    /* A1 = sigmoid(Z1 + b1) */
-    act_row(nh, a1, th + mlp2__off_b1(net));
+    /* A1 = f(Z1 + b1) */
+    act_row(net->hidden, nh, a1, th + mlp2__off_b1(net));
     /* A2 = A1 W2 + b2 */
     row_times(nh, no, a1, th + mlp2__off_W2(net), a2);
+    if (net->head != MLP2_HEAD_LINEAR)
+        return;
     const double *b2 = th + mlp2__off_b2(net);
     for (size_t o = 0; o < no; o++)
         a2[o] += b2[o];
 }
 
-/* The output error of one row, in place over a2: d2 = (a2 - y) * inv_m.
- * Returns ||a2 - y||^2 (this row's share of 2m L). */
-ROW_INLINE double row_output_error(size_t no, double *restrict a2, const double *restrict y,
+/* The output error of one row, in place over a2 (row_forward's): d2 =
+ * (A2 - y) * inv_m.  Returns this row's share of m L / mlp2__loss_scale:
+ * ||a2 - y||^2 for the linear head, the cross-entropy for the others. */
+ROW_INLINE double row_output_error(const mlp2 *net, double *restrict a2, const double *restrict y,
                                       double inv_m)
 {
+    const size_t no = net->n_out;
+    if (net->head != MLP2_HEAD_LINEAR)
+        return mlp2__head_delta(net->head, 1, no, a2, net->theta + mlp2__off_b2(net), y, inv_m);
     double s = 0.0;
     for (size_t o = 0; o < no; o++) {
         const double r = a2[o] - y[o]; /* A2 - Y */
@@ -145,14 +164,23 @@ ROW_INLINE double row_output_error(size_t no, double *restrict a2, const double 
     return s;
 }
 
-/* d1 = (W2 d2) .* a1 .* (1 - a1): the activation's derivative, from a1 */
-ROW_INLINE void row_delta1(size_t nh, size_t no, const double *restrict W2,
+/* d1 = (W2 d2) .* f'(z1), f' written in a1 as activ.c's kernels do */
+ROW_INLINE double row_deriv(mlp2_hidden f, double s, double a)
+{
+    if (f == MLP2_HIDDEN_TANH)
+        return s * (1.0 - a * a);
+    if (f == MLP2_HIDDEN_RELU)
+        return a > 0.0 ? s : 0.0;
+    return s * (a * (1.0 - a));
+}
+
+ROW_INLINE void row_delta1(mlp2_hidden f, size_t nh, size_t no, const double *restrict W2,
                               const double *restrict d2, const double *restrict a1,
                               double *restrict d1)
 {
     if (no == 1) {
         for (size_t j = 0; j < nh; j++)
-            d1[j] = (W2[j] * d2[0]) * (a1[j] * (1.0 - a1[j]));
+            d1[j] = row_deriv(f, W2[j] * d2[0], a1[j]);
         return;
     }
     for (size_t j = 0; j < nh; j++) {
@@ -160,7 +188,7 @@ ROW_INLINE void row_delta1(size_t nh, size_t no, const double *restrict W2,
         double s = w[0] * d2[0];
         for (size_t o = 1; o < no; o++)
             s += w[o] * d2[o];
-        d1[j] = s * (a1[j] * (1.0 - a1[j]));
+        d1[j] = row_deriv(f, s, a1[j]);
     }
 }
 
@@ -247,8 +275,11 @@ MLP2_CLONES ROW_FMA
 void mlp2__rows_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2)
 {
     const size_t ni = net->n_in, no = net->n_out;
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
         row_forward(net, X + i * ni, ws->A1, A2 + i * no);
+        if (net->head != MLP2_HEAD_LINEAR) /* A2 = head(Z2 + b2) */
+            mlp2__head_out(net->head, 1, no, A2 + i * no, net->theta + mlp2__off_b2(net));
+    }
 }
 
 /* Loss and (grad != NULL) gradient over m rows into grad; *bound gets G. */
@@ -264,12 +295,12 @@ static double rows_loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, cons
     for (size_t i = 0; i < m; i++) {
         const double *x = X + i * ni;
         row_forward(net, x, a1, d2);
-        /* sse += ||A2 - Y||^2;  delta2 = (A2 - Y)/m, in place */
-        sse += row_output_error(no, d2, Y + i * no, inv_m);
+        /* sse += the loss terms (linear: ||A2 - Y||^2);  delta2 = (A2 - Y)/m, in place */
+        sse += row_output_error(net, d2, Y + i * no, inv_m);
         if (!grad)
             continue;
-        /* delta1 = (delta2 W2^T) .* A1 .* (1 - A1) */
-        row_delta1(nh, no, W2, d2, a1, d1);
+        /* delta1 = (delta2 W2^T) .* f'(Z1) */
+        row_delta1(net->hidden, nh, no, W2, d2, a1, d1);
         G += row_bound(net, x, a1, d1, d2);
         row_accumulate(net, x, a1, d1, d2, i == 0, grad);
     }
@@ -281,7 +312,7 @@ mlp2_status mlp2__rows_loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, 
                                  const double *Y, double *loss, double *grad)
 {
     double G;
-    const double L = 0.5 / (double)m * rows_loss_grad(net, ws, m, X, Y, grad, &G);
+    const double L = mlp2__loss_scale(net->head) / (double)m * rows_loss_grad(net, ws, m, X, Y, grad, &G);
     if (loss)
         *loss = L;
     if (!isfinite(L))
@@ -311,12 +342,12 @@ static mlp2_status rows_step1(mlp2 *net, mlp2_workspace *ws, const double *x, co
     const size_t nh = net->n_hidden, no = net->n_out;
     double *a1 = ws->A1, *d2 = ws->A2, *d1 = ws->D1;
     row_forward(net, x, a1, d2);
-    /* L = 1/2 ||a2 - y||^2;  delta2 = a2 - y */
-    const double L = 0.5 * row_output_error(no, d2, y, 1.0);
+    /* linear: L = 1/2 ||a2 - y||^2 (else the cross-entropy);  delta2 = a2 - y */
+    const double L = mlp2__loss_scale(net->head) * row_output_error(net, d2, y, 1.0);
     if (!isfinite(L))
         return MLP2_FAIL(MLP2_ENONFINITE);
-    /* delta1 = (delta2 W2^T) .* A1 .* (1 - A1), with W2 before the update */
-    row_delta1(nh, no, net->theta + mlp2__off_W2(net), d2, a1, d1);
+    /* delta1 = (delta2 W2^T) .* f'(Z1), with W2 before the update */
+    row_delta1(net->hidden, nh, no, net->theta + mlp2__off_W2(net), d2, a1, d1);
     if (lr * row_bound(net, x, a1, d1, d2) <= UPDATE_BOUND) {
         row_update(net, x, a1, d1, d2, lr);
     } else {
@@ -335,7 +366,7 @@ mlp2_status mlp2__rows_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const d
     if (m == 1)
         return rows_step1(net, ws, X, Y, lr, loss);
     double G;
-    const double L = 0.5 / (double)m * rows_loss_grad(net, ws, m, X, Y, ws->grad, &G);
+    const double L = mlp2__loss_scale(net->head) / (double)m * rows_loss_grad(net, ws, m, X, Y, ws->grad, &G);
     if (!isfinite(L))
         return MLP2_FAIL(MLP2_ENONFINITE);
     if (lr * G <= UPDATE_BOUND) {

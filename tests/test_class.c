@@ -2,8 +2,10 @@
  * against independent values:
  *   - PyTorch float64 (tests/class_ref.h, made by scripts/class_reference.py):
  *     loss, gradient and predictions at a start point, then 3 Adam steps, on
- *     the BLAS path, the small-shape path, a chunked workspace, the public
- *     entry points and mlp2_train;
+ *     the BLAS path, the small-shape path, the latency (per-row) path, a
+ *     chunked workspace, the public entry points and mlp2_train; one SGD
+ *     step on each path (the one-pass updates included) against theta0 -
+ *     lr * PyTorch's gradient;
  *   - central finite differences, guarded against a zero gradient;
  *   - hand-derived values at logits of +-1000;
  *   - the element-wise math (tanh, log1p) against the C library.
@@ -46,6 +48,38 @@ static void check_start(mlp2 *net, mlp2_workspace *ws, const ref_case *rc, const
     tu_assert_close(g, rc->grad, NP, RTOL, ATOL);
     mlp2__predict_path(net, ws, REF_M, ref_X, P, path);
     tu_assert_close(P, rc->pred, REF_M * REF_N_OUT, RTOL, ATOL);
+}
+
+/* one SGD step on every path: theta0 - lr * PyTorch's gradient; and one
+ * row at a time (the latency path's fused m = 1 step) as the BLAS path */
+static void check_sgd(mlp2 *net, mlp2_workspace *ws, const ref_case *rc, const double *Y)
+{
+    const mlp2_path paths[4] = {MLP2_PATH_BLAS, MLP2_PATH_SMALL, MLP2_PATH_ROWS, MLP2_PATH_AUTO};
+    const double lr = 0.1;
+    double want[NP], th[NP], L = NAN, t1[NP];
+    for (size_t i = 0; i < NP; i++)
+        want[i] = ref_theta0[i] - lr * rc->grad[i];
+    for (size_t p = 0; p < 4; p++) {
+        assert_int_equal(mlp2_set_params(net, ref_theta0), MLP2_OK);
+        assert_int_equal(mlp2__sgd_step_path(net, ws, REF_M, ref_X, Y, lr, &L, paths[p]), MLP2_OK);
+        tu_assert_close(&L, &rc->loss, 1, RTOL, 0.0);
+        assert_int_equal(mlp2_get_params(net, th), MLP2_OK);
+        tu_assert_close(th, want, NP, RTOL, ATOL);
+    }
+    for (size_t r = 0; r < REF_M; r++) {
+        double L1 = NAN, L2 = NAN;
+        assert_int_equal(mlp2_set_params(net, ref_theta0), MLP2_OK);
+        assert_int_equal(mlp2__sgd_step_path(net, ws, 1, ref_X + r * REF_N_IN, Y + r * REF_N_OUT, lr, &L1,
+                                             MLP2_PATH_ROWS), MLP2_OK);
+        assert_int_equal(mlp2_get_params(net, t1), MLP2_OK);
+        assert_int_equal(mlp2_set_params(net, ref_theta0), MLP2_OK);
+        assert_int_equal(mlp2__sgd_step_path(net, ws, 1, ref_X + r * REF_N_IN, Y + r * REF_N_OUT, lr, &L2,
+                                             MLP2_PATH_BLAS), MLP2_OK);
+        assert_int_equal(mlp2_get_params(net, th), MLP2_OK);
+        tu_assert_close(&L1, &L2, 1, 1e-13, 0.0);
+        tu_assert_close(t1, th, NP, 1e-13, 1e-15);
+    }
+    assert_int_equal(mlp2_set_params(net, ref_theta0), MLP2_OK);
 }
 
 /* REF_ADAM_STEPS steps of Adam through the public API */
@@ -103,6 +137,9 @@ static void test_pytorch_reference(void **state)
             check_start(net, ws2, rc, Y, MLP2_PATH_BLAS);
             check_start(net, ws2, rc, Y, MLP2_PATH_SMALL);
             check_start(net, ws2, rc, Y, MLP2_PATH_AUTO);
+            check_start(net, ws, rc, Y, MLP2_PATH_ROWS);
+            check_start(net, ws2, rc, Y, MLP2_PATH_ROWS);
+            check_sgd(net, ws, rc, Y);
             double P[REF_M * REF_N_OUT];
             assert_int_equal(mlp2_predict(net, NULL, REF_M, ref_X, P), MLP2_OK);
             tu_assert_close(P, rc->pred, REF_M * REF_N_OUT, RTOL, ATOL);
@@ -172,8 +209,9 @@ static void fd_case(size_t ni, size_t nh, size_t no, size_t m, size_t h, size_t 
         nonzero += fabs(g[i]) > 1e-8;
     }
     /* guard: a zero gradient would match any flat loss */
-    assert_true(gmax > 1e-3);
-    assert_true(nonzero >= np / 2);
+    if (!(gmax > 1e-3 && nonzero >= np / 2))
+        fail_msg("%s/%s %zu-%zu-%zu m=%zu path %d: gradient nearly zero (max %.3g, %zu of %zu entries above 1e-8)",
+                 hidden_name[h], head_name[o], ni, nh, no, m, (int)path, gmax, nonzero, np);
     if (!(err <= 1e-7 * fmax(1.0, gmax)))
         fail_msg("%s/%s %zu-%zu-%zu m=%zu path %d: max |fd - grad| = %.3g (max |grad| %.3g)",
                  hidden_name[h], head_name[o], ni, nh, no, m, (int)path, err, gmax);
@@ -189,6 +227,8 @@ static void test_finite_differences(void **state)
         for (size_t o = 0; o < 3; o++) {
             fd_case(3, 5, 2, 7, h, o, MLP2_PATH_BLAS, 11 + 3 * h + o);
             fd_case(3, 5, 2, 7, h, o, MLP2_PATH_SMALL, 11 + 3 * h + o);
+            fd_case(3, 5, 2, 4, h, o, MLP2_PATH_ROWS, 91 + 3 * h + o);
+            fd_case(3, 5, 2, 3, h, o, MLP2_PATH_ROWS, 131 + 3 * h + o);
             fd_case(2, 3, 4, 9, h, o, MLP2_PATH_SMALL, 31 + 3 * h + o);
             fd_case(6, 17, 5, 9, h, o, MLP2_PATH_BLAS, 51 + 3 * h + o); /* wider than the narrow tile */
             fd_case(2, 4, 3, 20, h, o, MLP2_PATH_AUTO, 71 + 3 * h + o); /* remainder rows of the tile */
@@ -245,8 +285,36 @@ static void test_extreme_logits(void **state)
         for (int flip = 0; flip < 2; flip++) {
             extreme_case(o, MLP2_PATH_BLAS, flip);
             extreme_case(o, MLP2_PATH_SMALL, flip);
+            extreme_case(o, MLP2_PATH_ROWS, flip);
         }
     }
+}
+
+/* ReLU units are unbounded: a one-pass SGD step must count |A1| in its
+ * gradient bound.  X = 1e200 and W1 = 1e100 make A1 = 1e300; with W2 =
+ * 1e-300 and Y = -1e8 the gradient of W2 is A1 delta2 ~ 1e308 (finite), and
+ * lr = 1e10 would take W2 to -Inf: every path refuses the step and leaves
+ * the model as it was. */
+static void test_relu_step_overflow(void **state)
+{
+    (void)state;
+    const mlp2_path paths[3] = {MLP2_PATH_BLAS, MLP2_PATH_ROWS, MLP2_PATH_AUTO};
+    for (size_t p = 0; p < 3; p++)
+        for (size_t m = 1; m <= 3; m++) {
+            mlp2 *net = make(1, 1, 1, 2, 0, 1);
+            mlp2_workspace *ws = NULL;
+            assert_int_equal(mlp2_workspace_create(&ws, net, 4), MLP2_OK);
+            const double th[4] = {1e100, 0.0, 1e-300, 0.0}, X[3] = {1e200, 1e200, 1e200};
+            const double Y[3] = {-1e8, -1e8, -1e8};
+            double after[4], L = -1.0;
+            assert_int_equal(mlp2_set_params(net, th), MLP2_OK);
+            assert_int_equal(mlp2__sgd_step_path(net, ws, m, X, Y, 1e10, &L, paths[p]), MLP2_ENONFINITE);
+            assert_int_equal(mlp2_get_params(net, after), MLP2_OK);
+            assert_memory_equal(after, th, sizeof th);
+            assert_true(L == -1.0);
+            mlp2_workspace_free(ws);
+            mlp2_free(net);
+        }
 }
 
 /* ---- the element-wise math ---------------------------------------------- */
@@ -290,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_pytorch_reference),
         cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_extreme_logits),
+        cmocka_unit_test(test_relu_step_overflow),
         cmocka_unit_test(test_vector_math),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
