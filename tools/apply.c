@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "apply.h"
+#include "classify.h"
 #include "common.h"
 #include "model.h"
 #include "outfile.h"
@@ -16,6 +17,7 @@ static int use_option(void *ctx, int id, const char *v)
     case U_MODEL: o->model = v; return 0;
     case U_OUTPUT: o->output = v; return 0;
     case U_EXACT: o->exact = 1; return 0;
+    case U_PROBA: o->proba = 1; return 0;
     case U_KEEP: return col_list_add(o->cmd, "keep", &o->keep, v);
     case U_JSON: o->json = 1; return 0;
     case U_CSV: o->csv = 1; return 0;
@@ -63,6 +65,7 @@ typedef struct use_ctx {
     const columns *c;
     size_t n_needed;
     const col_list *keep;
+    const char *label; /* a classifier's label column, read as text when present */
 } use_ctx;
 
 /* With header names on both sides only the model's columns are read (and
@@ -72,6 +75,8 @@ static csv_col_use apply_use(void *ctx, size_t index, const char *name, int has_
 {
     const use_ctx *u = ctx;
     int keep = u->keep->n && col_list_match(u->keep, index, name);
+    if (u->label && strcmp(name, u->label) == 0)
+        return CSV_COL_TEXT;
     if (!has_header || !(u->c->flags & COLUMNS_HEADER))
         return keep ? CSV_COL_TEXT : CSV_COL_NUMBER;
     int need = 0;
@@ -88,7 +93,13 @@ int apply_model(const use_opts *o, int need_targets, applied *a)
     if ((rc = load_model(o->model, &a->net, &a->c, NULL)))
         return rc;
     const columns *c = &a->c;
-    use_ctx u = {.c = c, .n_needed = c->n_in + (need_targets ? c->n_out : 0), .keep = &o->keep};
+    if ((rc = classes_load(o->model, a->net, &a->cls, &a->classifier)))
+        return rc;
+    /* a classifier's targets are its classes: eval reads the label column as text */
+    use_ctx u = {.c = c, .n_needed = c->n_in + (need_targets && !a->classifier ? c->n_out : 0), .keep = &o->keep,
+                 .label = a->classifier && need_targets ? a->cls.column : NULL};
+    if (a->classifier)
+        need_targets = 0;
     if ((rc = data_read(&o->dopt, o->data, &a->t, apply_use, &u)) ||
         (rc = col_list_check(&o->keep, "keep", a->shown, a->t.n_fields)))
         return rc;
@@ -99,6 +110,10 @@ int apply_model(const use_opts *o, int need_targets, applied *a)
     }
     if ((rc = bind_columns(a->shown, &a->t, c, need_targets, a->idx)))
         return rc;
+    a->label_col = -1;
+    for (size_t j = 0; a->classifier && j < a->t.n_text; j++)
+        if (strcmp(a->t.text_names[j], a->cls.column) == 0)
+            a->label_col = (long)j;
     a->X = gather(&a->t, a->idx, c->n_in, c->mean, c->scale);
     a->P = a->X ? malloc(a->t.rows * c->n_out * sizeof *a->P) : NULL;
     if (!a->X || !a->P) {
@@ -115,5 +130,6 @@ void applied_free(applied *a)
     free(a->idx);
     csv_free(&a->t);
     columns_free(&a->c);
+    classes_free(&a->cls);
     mlp2_free(a->net);
 }

@@ -6,12 +6,13 @@
 
 #include <mlp2.h>
 
+#include "classes.h"
 #include "cli.h"
 #include "columns.h"
 #include "csv.h"
 #include "dataopts.h"
 
-enum { U_HELP = 1, U_MODEL, U_OUTPUT, U_KEEP, U_JSON, U_CSV, U_EXACT };
+enum { U_HELP = 1, U_MODEL, U_OUTPUT, U_KEEP, U_JSON, U_CSV, U_EXACT, U_PROBA };
 
 typedef struct use_opts {
     const char *model, *data, *output, *cmd;
@@ -20,6 +21,7 @@ typedef struct use_opts {
     col_list keep;    /* predict --keep */
     int json, csv;    /* eval --json, --csv */
     int exact;        /* predict --exact: mlp2_predict_portable, the order of `mlp2 export` */
+    int proba;        /* predict --proba: a classifier's class probabilities too */
 } use_opts;
 
 /* Parse the command line of cmd (o->cmd, o->help and o->help_tail set) with the option
@@ -37,6 +39,9 @@ typedef struct applied {
     size_t *idx; /* the model's columns in t: inputs, then targets */
     double *X;   /* standardised inputs, t.rows x n_in */
     double *P;   /* predictions in the data's units, t.rows x n_out */
+    int classifier; /* the model has classes: P holds class probabilities */
+    classes cls;    /* its classes and label column */
+    long label_col; /* the label column among t's text columns, or -1 when absent */
 } applied;
 
 /* Load o->model ("-": standard input), read o->data (only the columns the

@@ -17,6 +17,7 @@ void classes_free(classes *c)
         free(c->names[i]);
     free(c->names);
     free(c->values);
+    free(c->column);
     *c = (classes){0};
 }
 
@@ -120,7 +121,10 @@ static uint32_t get32(const unsigned char *p)
 
 int classes_encode(const classes *c, unsigned char **buf, size_t *len)
 {
-    size_t n = 16;
+    const char *col = c->column ? c->column : "";
+    size_t n = 16 + 4 + strlen(col);
+    if (strlen(col) == 0 || strlen(col) > 65535)
+        return -1;
     for (size_t i = 0; i < c->n; i++) {
         size_t l = strlen(c->names[i]);
         if (l == 0 || l > 65535)
@@ -130,6 +134,9 @@ int classes_encode(const classes *c, unsigned char **buf, size_t *len)
     unsigned char *b = malloc(n), *p = b + 16;
     if (!b)
         return -1;
+    put32(p, (uint32_t)strlen(col));
+    memcpy(p + 4, col, strlen(col));
+    p += 4 + strlen(col);
     memcpy(b, "MCLS", 4);
     put32(b + 4, CLASSES_VERSION);
     put32(b + 8, c->numeric ? 1u : 0u);
@@ -149,6 +156,16 @@ int classes_encode(const classes *c, unsigned char **buf, size_t *len)
 static int decode_names(const unsigned char *buf, size_t len, classes *c, const char **why)
 {
     size_t off = 16;
+    if (len - off < 4 || get32(buf + off) == 0 || get32(buf + off) > 65535 || len - off - 4 < get32(buf + off) ||
+        memchr(buf + off + 4, 0, get32(buf + off))) {
+        *why = "a bad label column name";
+        return -1;
+    }
+    if (!(c->column = malloc(get32(buf + off) + 1)))
+        return -2;
+    memcpy(c->column, buf + off + 4, get32(buf + off));
+    c->column[get32(buf + off)] = '\0';
+    off += 4 + get32(buf + off);
     for (size_t i = 0; i < c->n; i++) {
         if (len - off < 4 || get32(buf + off) == 0 || get32(buf + off) > 65535 ||
             len - off - 4 < get32(buf + off)) {

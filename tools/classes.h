@@ -14,7 +14,8 @@
  *   4       4     u32 layout version (1)
  *   8       4     u32 flags: bit 0 the labels are numbers; other bits 0
  *   12      4     u32 n, the number of classes, 2 .. 2^20
- *   16      ...   n records in class order: u32 len (1..65535), len bytes
+ *   16      ...   the label column's name: u32 len (1..65535), len bytes
+ *   ...     ...   n records in class order: u32 len (1..65535), len bytes
  * The section ends exactly after the last record.  Readers reject unknown
  * versions and flags, sizes out of range, and names that are not strictly
  * increasing in the class order (so no duplicates). */
@@ -32,6 +33,7 @@ typedef struct classes {
     size_t n;       /* number of classes */
     char **names;   /* n labels, NUL-terminated, in class order */
     double *values; /* numeric: the n values, increasing; else NULL */
+    char *column;   /* the label column's name in the training data (NULL until set) */
 } classes;
 
 void classes_free(classes *c);

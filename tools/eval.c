@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "apply.h"
+#include "classify.h"
+#include "classreport.h"
 #include "commands.h"
 #include "common.h"
 #include "json.h"
@@ -24,6 +26,9 @@ static const char eval_help[] =
     "are not read, whatever they hold; without a header, DATA must have the\n"
     "training data's columns in the same order.  MODEL or DATA may be '-' for\n"
     "standard input (not both).\n"
+    "For a classifier (a model trained with --classify) it prints the accuracy,\n"
+    "the log loss, precision, recall, F1 and support per class with their macro\n"
+    "averages, and the confusion matrix; DATA needs the label column.\n"
     "\n"
     "  -m, --model MODEL      the model file (required)\n"
     "      --json             one JSON document, numbers in full precision\n"
@@ -118,6 +123,42 @@ static int report(const use_opts *o, const applied *a, const double *Y)
     return EXIT_OK;
 }
 
+/* A classifier's report: the labels of DATA against the predicted classes. */
+static int class_eval(const use_opts *o, const applied *a)
+{
+    const size_t m = a->t.rows, k = a->cls.n;
+    if (o->json || o->csv)
+        return cli_usage_error("eval", "--json and --csv are not available for classifiers yet");
+    if (a->label_col < 0) {
+        cli_error("%s: no label column \"%s\" (the model is a classifier: eval needs the true classes)", a->shown,
+                  a->cls.column);
+        return EXIT_DATA;
+    }
+    size_t *truth = malloc((m ? m : 1) * sizeof *truth), *pred = malloc((m ? m : 1) * sizeof *pred);
+    double *pt = malloc((m ? m : 1) * sizeof *pt);
+    class_report r = {0};
+    int rc = !truth || !pred || !pt ? EXIT_TRAIN : labels_lookup(a->shown, &a->t, (size_t)a->label_col, &a->cls, truth);
+    if (rc == EXIT_OK) {
+        argmax_rows(m, k, a->P, pred);
+        for (size_t i = 0; i < m; i++)
+            pt[i] = a->P[i * k + truth[i]];
+        if (class_report_compute(&r, k, m, truth, pred, pt) != 0)
+            rc = EXIT_TRAIN;
+    }
+    if (rc == EXIT_TRAIN)
+        cli_error("out of memory");
+    if (rc == EXIT_OK) {
+        printf("%s on %s (%zu rows", strcmp(o->model, "-") == 0 ? "<stdin>" : o->model, a->shown, m);
+        if (a->t.skipped)
+            printf("; %zu dropped for a missing value", a->t.skipped);
+        printf("):\n");
+        class_report_print(stdout, &r, (const char *const *)a->cls.names);
+    }
+    class_report_free(&r);
+    free(truth), free(pred), free(pt);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     static const cli_option eval_options[] = {{"help", 'h', 0, U_HELP}, {"model", 'm', 1, U_MODEL},
@@ -128,7 +169,12 @@ int cmd_eval(int argc, char **argv)
     double *Y = NULL;
     int rc = use_parse(&o, eval_options, argc, argv);
     if (rc == 0 && (rc = apply_model(&o, 1, &a)) == EXIT_OK) {
-        if (!(Y = targets_of(&a))) {
+        if (a.classifier) {
+            if ((rc = class_eval(&o, &a)) == EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {
+                cli_error("cannot write to stdout: %s", strerror(errno));
+                rc = EXIT_IO;
+            }
+        } else if (!(Y = targets_of(&a))) {
             cli_error("out of memory");
             rc = EXIT_DATA;
         } else if ((rc = report(&o, &a, Y)) == EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {

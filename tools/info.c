@@ -7,6 +7,7 @@
 #include <mlp2.h>
 
 #include "cli.h"
+#include "classify.h"
 #include "kinds.h"
 #include "commands.h"
 #include "common.h"
@@ -120,6 +121,20 @@ static void print_text(const char *path, unsigned long version, const mlp2 *net,
     printf("network:        %zu-%zu-%zu (inputs, %s hidden units, %s outputs)\n", mlp2_n_in(net),
            mlp2_n_hidden(net), mlp2_n_out(net), hidden_name(spec.hidden), head_name(spec.head));
     printf("parameters:     %zu\n", mlp2_n_params(net));
+    classes cl = {0};
+    int is_classifier = 0;
+    if (classes_load(path, net, &cl, &is_classifier) == EXIT_OK && is_classifier) {
+        printf("classes:        %zu in the label column \"", cl.n);
+        put_str(cl.column);
+        printf("\" (%s):", cl.numeric ? "numbers, matched by value" : "texts");
+        for (size_t i = 0; i < cl.n; i++) {
+            printf(" \"");
+            put_str(cl.names[i]);
+            printf("\"");
+        }
+        printf("\n");
+    }
+    classes_free(&cl);
     if (!has_cols) {
         printf("columns:        none stored (a model made with the library: eval and predict take the\n"
                "                inputs, then the targets, by position, unscaled)\n");
@@ -132,7 +147,7 @@ static void print_text(const char *path, unsigned long version, const mlp2 *net,
         printf("  %-6s %-20s %6s %24s %24s\n", "role", "name", "column", "mean", "std");
         char m[NUM_BUF], d[NUM_BUF];
         for (size_t i = 0; i < c->n_in + c->n_out; i++) {
-            printf("  %-6s ", i < c->n_in ? "input" : "target");
+            printf("  %-6s ", i < c->n_in ? "input" : is_classifier ? "class" : "target");
             put_str(c->names[i]);
             size_t l = strlen(c->names[i]);
             printf("%*s %6zu %24s %24s\n", l < 20 ? (int)(20 - l) : 0, "", c->src[i] + 1,

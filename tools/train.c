@@ -9,7 +9,9 @@
 
 #include <mlp2.h>
 
+#include "classreport.h"
 #include "cli.h"
+#include "kinds.h"
 #include "commands.h"
 #include "common.h"
 #include "interrupt.h"
@@ -89,7 +91,7 @@ static const char train_help_tail[] =
 enum {
     O_HELP = 1, O_OUTPUT, O_TARGET, O_VAL, O_VAL_DATA, O_NO_SCALE, O_HIDDEN,
     O_EPOCHS, O_BATCH, O_OPTIM, O_LR, O_MOMENTUM, O_WD, O_LR_STEP, O_LR_GAMMA, O_PATIENCE, O_MIN_DELTA, O_SEED,
-    O_THREADS, O_PLOT, O_SAVE_INT, O_QUIET, O_LAST_EPOCH, O_LOG_EVERY
+    O_THREADS, O_PLOT, O_SAVE_INT, O_QUIET, O_LAST_EPOCH, O_LOG_EVERY, O_CLASSIFY, O_HIDDEN_ACT, O_HEAD
 };
 
 static int train_option(void *ctx, int id, const char *v)
@@ -130,6 +132,15 @@ static int train_option(void *ctx, int id, const char *v)
     case O_MIN_DELTA: o->min_delta_given = 1; return parse_double_opt(c, "min-delta", v, 0, 1e300, 0, &o->min_delta);
     case O_LAST_EPOCH: o->last_epoch = 1; return 0;
     case O_LOG_EVERY: return parse_size_opt(c, "log-every", v, 1, 100000000, &o->log_every);
+    case O_CLASSIFY: o->classify = 1; return 0;
+    case O_HIDDEN_ACT:
+        return hidden_parse(v, &o->hidden_act) ? cli_usage_error(c, "unknown --hidden-act '%s' (sigmoid, tanh or"
+                                                                    " relu)", v)
+                                               : 0;
+    case O_HEAD:
+        o->head_given = 1;
+        return head_parse(v, &o->head) ? cli_usage_error(c, "unknown --head '%s' (linear, softmax or sigmoid)", v)
+                                       : 0;
     case O_SEED:
         if (parse_size_opt(c, "seed", v, 0, SIZE_MAX, &z))
             return EXIT_USAGE;
@@ -178,6 +189,8 @@ void train_state_free(train_state *s)
     free(s->prog.train);
     free(s->prog.val);
     mlp2_free(s->net);
+    classes_free(&s->cls);
+    free(s->row_class);
 }
 
 /* An option that would change nothing with the others chosen is an error. */
@@ -197,6 +210,9 @@ static int check_no_effect(const train_opts *o)
                                   " is kept anyway");
     if (o->log_every && o->quiet)
         return cli_usage_error(c, "--log-every has no effect with --quiet");
+    if (o->classify && o->head_given && o->head != MLP2_HEAD_SOFTMAX)
+        return cli_usage_error(c, "--classify trains a softmax head: --head %s cannot be used with it",
+                               head_name(o->head));
     if (o->min_delta_given && !keeps_best(o))
         return cli_usage_error(c, "--min-delta has no effect when no epoch is compared (%s)",
                                o->last_epoch ? "--last-epoch" : "--val 0 without --patience");
@@ -213,6 +229,10 @@ static int check_args(const train_opts *o)
         return cli_usage_error("train", "--val and --val-data cannot be used together");
     if (!o->data && o->n_targets)
         return cli_usage_error("train", "--target needs a DATA file (the embedded data has one target, f)");
+    if (!o->data && (o->classify || o->head_given))
+        return cli_usage_error("train", "--classify and --head need a DATA file (the embedded data is a regression)");
+    if (o->val_data && (o->classify || (o->head_given && o->head == MLP2_HEAD_SOFTMAX)))
+        return cli_usage_error("train", "--val-data is not supported for classifiers yet: use --val FRACTION");
     if (!o->data && (o->dopt.header_given || o->dopt.delim || o->dopt.missing || o->dopt.ignore.n))
         return cli_usage_error("train", "--header, --no-header, --delimiter, --missing and --ignore need a DATA"
                                         " file");
@@ -260,10 +280,15 @@ static int fit(const train_opts *o, train_state *s, const train_backend *b, mlp2
                mlp2_train_report *rep, double *elapsed)
 {
     const size_t n_in = s->d.n_in, n_out = s->d.n_out;
-    mlp2_status st = mlp2_create(&s->net, n_in, o->hidden, n_out, o->seed);
+    const mlp2_spec spec = {n_in, o->hidden, n_out, o->hidden_act,
+                            s->classify ? MLP2_HEAD_SOFTMAX : o->head_given ? o->head : MLP2_HEAD_LINEAR};
+    mlp2_status st = mlp2_create_spec(&s->net, &spec, o->seed);
     int rc = st == MLP2_OK ? EXIT_OK : st == MLP2_ENOMEM ? EXIT_TRAIN : EXIT_USAGE;
     if (st != MLP2_OK)
-        cli_error("cannot create a %zu-%zu-%zu network: %s", n_in, o->hidden, n_out, mlp2_strerror(st));
+        cli_error("cannot create a %zu-%zu-%zu network with a %s head: %s", n_in, o->hidden, n_out,
+                  head_name(spec.head), mlp2_strerror(st));
+    if (rc == EXIT_OK && s->classify)
+        rc = classes_store(s->net, &s->cls);
     if ((rc = b->agree(rc)))
         return rc;
     *cfg = make_config(o, s);
@@ -362,10 +387,40 @@ static void print_outcome(const train_opts *o, const train_state *s, const mlp2_
     printf("\n");
 }
 
+/* A classifier's accuracy and log loss on the training and validation rows. */
+static void print_class_fit(train_state *s)
+{
+    const double *targets[2] = {s->Y, s->Yv}, *inputs[2] = {s->X, s->Xv};
+    const size_t rows[2] = {s->m_train, s->m_val}, k = s->d.n_out;
+    const char *label[2] = {"train", "validation"};
+    for (int part = 0; part < 2; part++) {
+        const size_t m = rows[part];
+        size_t *truth = malloc((m ? m : 1) * sizeof *truth), *pred = malloc((m ? m : 1) * sizeof *pred);
+        double *pt = malloc((m ? m : 1) * sizeof *pt);
+        class_report r;
+        if (m && truth && pred && pt && mlp2_predict(s->net, NULL, m, inputs[part], s->P) == MLP2_OK) {
+            argmax_rows(m, k, targets[part], truth); /* one-hot rows */
+            argmax_rows(m, k, s->P, pred);
+            for (size_t i = 0; i < m; i++)
+                pt[i] = s->P[i * k + truth[i]];
+            if (class_report_compute(&r, k, m, truth, pred, pt) == 0) {
+                printf("%s (%zu rows): accuracy %s, log loss %s\n", label[part], m,
+                       fmt((double)r.correct / (double)m), fmt(r.log_loss));
+                class_report_free(&r);
+            }
+        }
+        free(truth), free(pred), free(pt);
+    }
+}
+
 /* The metrics on the training and validation rows, in the data's units
  * (with a gather, on the root over every process's rows). */
 static void print_fit_metrics(train_state *s, const train_backend *b)
 {
+    if (s->classify) {
+        print_class_fit(s);
+        return;
+    }
     const columns *c = &s->cols;
     const size_t n_in = s->d.n_in, n_out = s->d.n_out;
     const double *targets[2] = {s->Y, s->Yv};
@@ -440,7 +495,8 @@ static const cli_option train_options[] = {
     {"lr-step", 0, 1, O_LR_STEP},    {"lr-gamma", 0, 1, O_LR_GAMMA},    {"patience", 0, 1, O_PATIENCE},
     {"min-delta", 0, 1, O_MIN_DELTA}, {"seed", 0, 1, O_SEED},           {"threads", 0, 1, O_THREADS},
     {"plot", 0, 1, O_PLOT},          {"save-on-interrupt", 0, 0, O_SAVE_INT}, {"quiet", 'q', 0, O_QUIET},
-    {"last-epoch", 0, 0, O_LAST_EPOCH}, {"log-every", 0, 1, O_LOG_EVERY}, {0, 0, 0, 0}};
+    {"last-epoch", 0, 0, O_LAST_EPOCH}, {"log-every", 0, 1, O_LOG_EVERY}, {"classify", 0, 0, O_CLASSIFY},
+    {"hidden-act", 0, 1, O_HIDDEN_ACT}, {"head", 0, 1, O_HEAD}, {0, 0, 0, 0}};
 
 static int agree_alone(int rc)
 {

@@ -7,6 +7,7 @@
 
 #include <mlp2.h>
 
+#include "classify.h"
 #include "columns.h"
 #include "csv.h"
 #include "dataopts.h"
@@ -25,6 +26,10 @@ typedef struct train_opts {
     size_t hidden, epochs, batch, lr_step, patience, threads, log_every;
     uint64_t seed;
     mlp2_optim_kind optim;
+    int classify;           /* --classify (or implied by a text label column) */
+    mlp2_hidden hidden_act; /* --hidden-act */
+    int head_given;
+    mlp2_head head;         /* --head */
 } train_opts;
 
 /* The default --patience when there is validation data: chosen by
@@ -41,6 +46,10 @@ typedef struct train_state {
     size_t *perm;
     mlp2 *net;
     progress prog;
+    int classify;       /* a classifier: a label column, a softmax head */
+    classes cls;        /* its classes */
+    size_t *row_class;  /* the class of each row of d.table */
+    size_t label_field; /* the label column's 0-based field in the file */
 } train_state;
 
 void train_state_free(train_state *s);

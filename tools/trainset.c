@@ -141,10 +141,18 @@ static int fill_matrices(const train_opts *o, train_state *s)
     }
     for (size_t i = 0; i < m_train; i++) {
         copy_row(t, s->perm[i], s->d.in_idx, n_in, s->X + i * n_in);
-        copy_row(t, s->perm[i], s->d.out_idx, n_out, s->Y + i * n_out);
+        if (s->classify) /* one-hot rows of the classes */
+            for (size_t j = 0; j < n_out; j++)
+                s->Y[i * n_out + j] = j == s->row_class[s->perm[i]];
+        else
+            copy_row(t, s->perm[i], s->d.out_idx, n_out, s->Y + i * n_out);
     }
     for (size_t i = 0; i < m_val; i++) {
-        if (o->val_data) {
+        if (s->classify) {
+            copy_row(t, s->perm[m_train + i], s->d.in_idx, n_in, s->Xv + i * n_in);
+            for (size_t j = 0; j < n_out; j++)
+                s->Yv[i * n_out + j] = j == s->row_class[s->perm[m_train + i]];
+        } else if (o->val_data) {
             copy_row(&s->dv.table, i, s->dv.in_idx, n_in, s->Xv + i * n_in);
             copy_row(&s->dv.table, i, s->dv.in_idx + n_in, n_out, s->Yv + i * n_out);
         } else {
@@ -189,16 +197,20 @@ static int scale_columns(const train_opts *o, train_state *s)
         return EXIT_TRAIN;
     }
     c->flags = (o->scale ? COLUMNS_STANDARDISED : 0) | (t->has_header ? COLUMNS_HEADER : 0);
-    c->n_src = t->cols;
+    c->n_src = t->cols + (s->classify ? n_out : 0);
+    /* a classifier's targets are its classes: records after the number
+     * columns, named after the class, unscaled (classify.h); a sigmoid
+     * head's targets are 0..1, unscaled too */
+    const int raw_targets = s->classify || (o->head_given && o->head == MLP2_HEAD_SIGMOID);
     for (size_t k = 0; k < n_in + n_out; k++) {
         int is_in = k < n_in;
         size_t j = is_in ? k : k - n_in, w = is_in ? n_in : n_out;
-        c->src[k] = is_in ? s->d.in_idx[j] : s->d.out_idx[j];
-        if (!(c->names[k] = strdup(t->names[c->src[k]]))) {
+        c->src[k] = is_in ? s->d.in_idx[j] : s->classify ? t->cols + j : s->d.out_idx[j];
+        if (!(c->names[k] = strdup(!is_in && s->classify ? s->cls.names[j] : t->names[c->src[k]]))) {
             cli_error("out of memory");
             return EXIT_TRAIN;
         }
-        if (!o->scale)
+        if (!o->scale || (!is_in && raw_targets))
             continue;
         double mean, sd;
         column_stats(is_in ? s->X : s->Y, s->m_train, w, j, &mean, &sd);
@@ -245,11 +257,72 @@ size_t stop_patience(const train_opts *o)
     return has_validation(o) ? DEFAULT_PATIENCE : 0;
 }
 
+/* A classifier's data: the label column as text, every other column an
+ * input; the classes of all its rows (training and validation). */
+static int read_classes(const train_opts *o, train_state *s)
+{
+    int rc;
+    csv_table *t = &s->d.table;
+    label_pick p = {t, o->targets, o->n_targets, CSV_COL_NUMBER};
+    if ((rc = data_read(&o->dopt, o->data, t, label_use, &p)))
+        return rc;
+    if (t->n_text != 1) {
+        cli_error("%s: --classify takes one label column (%zu given)", s->d.name, t->n_text);
+        return t->n_text ? EXIT_USAGE : EXIT_DATA;
+    }
+    if (t->cols == 0) {
+        cli_error("%s: no input columns besides the label column \"%s\"", s->d.name, t->text_names[0]);
+        return EXIT_DATA;
+    }
+    s->row_class = malloc(t->rows * sizeof *s->row_class);
+    s->d.in_idx = malloc(t->cols * sizeof *s->d.in_idx);
+    if (!s->row_class || !s->d.in_idx) {
+        cli_error("out of memory");
+        return EXIT_TRAIN;
+    }
+    if ((rc = labels_classes(s->d.name, t, &s->cls, s->row_class)))
+        return rc;
+    for (size_t j = 0; j < t->cols; j++)
+        s->d.in_idx[j] = j;
+    s->d.n_in = t->cols;
+    s->d.n_out = s->cls.n;
+    return EXIT_OK;
+}
+
+/* Is the data a classification problem: --classify, --head softmax, or a
+ * label column holding text (a note says so).  A cheap first read, the
+ * label column alone as text (not for standard input, which cannot be read
+ * twice: there --classify decides). */
+static int wants_classes(const train_opts *o, train_state *s, int *classify)
+{
+    *classify = o->classify || (o->head_given && o->head == MLP2_HEAD_SOFTMAX);
+    if (*classify || o->head_given || strcmp(o->data, "-") == 0)
+        return EXIT_OK;
+    csv_table probe = {0};
+    label_pick p = {&probe, o->targets, o->n_targets, CSV_COL_SKIP};
+    int rc = data_read(&o->dopt, o->data, &probe, label_use, &p);
+    if (rc == EXIT_OK && probe.n_text == 1 && labels_have_text(&probe)) {
+        *classify = 1;
+        fprintf(stderr, "mlp2: %s: the target column \"%s\" holds text: training a classifier (as with"
+                        " --classify)\n", s->d.name, probe.text_names[0]);
+    }
+    csv_free(&probe);
+    return rc;
+}
+
 int trainset_build(const train_opts *o, train_state *s)
 {
     int rc;
     if (o->data) {
         s->d.name = strcmp(o->data, "-") == 0 ? "<stdin>" : o->data;
+        if ((rc = wants_classes(o, s, &s->classify)))
+            return rc;
+        if (s->classify) {
+            if ((rc = read_classes(o, s)) || (rc = choose_split(o, s)) || (rc = fill_matrices(o, s)) ||
+                (rc = scale_columns(o, s)))
+                return rc;
+            return EXIT_OK;
+        }
         if ((rc = data_read(&o->dopt, o->data, &s->d.table, NULL, NULL)))
             return rc;
     } else if ((rc = dataset_embedded(&s->d))) {
@@ -259,5 +332,15 @@ int trainset_build(const train_opts *o, train_state *s)
         return rc;
     if ((rc = choose_split(o, s)) || (rc = fill_matrices(o, s)) || (rc = scale_columns(o, s)))
         return rc;
+    if (o->head_given && o->head == MLP2_HEAD_SIGMOID) /* multi-label: every target 0..1 */
+        for (size_t i = 0; i < (s->m_train + s->m_val) * s->d.n_out; i++) {
+            const size_t mt = s->m_train * s->d.n_out;
+            const double y = i < mt ? s->Y[i] : s->Yv[i - mt];
+            if (!(y >= 0.0 && y <= 1.0)) {
+                cli_error("%s: --head sigmoid needs every target in [0, 1] (0/1 labels or probabilities);"
+                          " found %s", s->d.name, fmt(y));
+                return EXIT_DATA;
+            }
+        }
     return EXIT_OK;
 }

@@ -762,5 +762,106 @@ case_v1_model() {
   cmp out.txt "$d/v1_cli_pred.csv" || fail "the version-1 model predicts differently"
 }
 
+# Three classes of points in the unit square by the sum and difference of
+# the coordinates (a, b): "low" when a + b < 0.8, else "left" when b > a,
+# else "right".  225 rows on a grid, header a,b,kind.
+make_classes() {
+  awk 'BEGIN { print "a,b,kind";
+    for (i = 0; i < 15; i++) for (j = 0; j < 15; j++) {
+      a = i / 14; b = j / 14; k = a + b < 0.8 ? "low" : (b > a ? "left" : "right");
+      printf "%.6f,%.6f,%s\n", a, b, k } }' > cls.csv
+}
+# the value of "accuracy" in eval's output
+acc_of() { awk '$1 == "accuracy" { print $2 }' "$1"; }
+
+# Text labels imply --classify; predict writes the label as spelled (and
+# --proba one column per class); eval reports accuracy, log loss, the
+# per-class table and the confusion matrix; an unseen label is an error.
+case_classify_text() {
+  make_classes
+  expect 0 mlp2 train cls.csv -o c.mlp2 --hidden 8 --epochs 300 -q
+  has err.txt 'the target column "kind" holds text: training a classifier \(as with --classify\)'
+  has out.txt '^train \(180 rows\): accuracy '
+  expect 0 mlp2 info c.mlp2
+  has out.txt '^network: +2-8-3 \(inputs, sigmoid hidden units, softmax outputs\)'
+  has out.txt '^classes: +3 in the label column "kind" \(texts\): "left" "low" "right"'
+  expect 0 mlp2 predict -m c.mlp2 cls.csv
+  [[ $(head -1 out.txt) == kind && $(wc -l < out.txt) == 226 ]] || fail "predict: header or rows"
+  grep -vxE 'kind|low|left|right' out.txt && fail "predict wrote something other than a label"
+  # the labels predicted match the data on most rows
+  local agree; agree=$(paste -d, <(tail -n +2 cls.csv | cut -d, -f3) <(tail -n +2 out.txt) | awk -F, '$1 == $2' | wc -l)
+  ((agree >= 200)) || fail "only $agree of 225 labels right"
+  expect 0 mlp2 predict -m c.mlp2 cls.csv --proba
+  [[ $(head -1 out.txt) == left,low,right,kind ]] || fail "--proba header: $(head -1 out.txt)"
+  awk -F, 'NR > 1 { s = $1 + $2 + $3; if (s < 0.999999 || s > 1.000001) { print "row " NR ": " s; exit 1 } }' out.txt ||
+    fail "probabilities do not sum to 1"
+  # the label is the largest probability's class
+  awk -F, 'NR > 1 { m = 1; for (j = 2; j <= 3; j++) if ($j > $m) m = j; n[1] = "left"; n[2] = "low"; n[3] = "right";
+    if (n[m] != $4) { print "row " NR; exit 1 } }' out.txt || fail "label is not the argmax"
+  expect 0 mlp2 eval -m c.mlp2 cls.csv
+  has out.txt '^accuracy +0\.[89][0-9]* \([0-9]+ of 225 rows\)$|^accuracy +1 \(225 of 225 rows\)$'
+  has out.txt '^log loss +[0-9.e-]+$'
+  has out.txt '^  class +precision +recall +F1 +support$'
+  has out.txt '^  low +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+$'
+  has out.txt '^  macro avg '
+  has out.txt '^  true\\pred +left +low +right$'
+  # the confusion matrix's rows add up to the class counts of the data
+  local low_n; low_n=$(grep -c ',low$' cls.csv)
+  awk -v want="$low_n" '$1 == "low" && NF == 4 { if ($2 + $3 + $4 != want) exit 1; found = 1 } END { exit !found }' \
+    out.txt || fail "confusion row of low"
+  # a label the training data did not have
+  sed '5s/,low$/,middle/' cls.csv > unseen.csv
+  expect 3 mlp2 eval -m c.mlp2 unseen.csv
+  has err.txt '^unseen.csv:5: column "kind": the label "middle" is not one of the model.s 3 classes'
+  # eval without the label column
+  cut -d, -f1,2 cls.csv > nolabel.csv
+  expect 3 mlp2 eval -m c.mlp2 nolabel.csv; has err.txt 'no label column "kind"'
+  expect 0 mlp2 predict -m c.mlp2 nolabel.csv; [[ $(wc -l < out.txt) == 226 ]] || fail "predict without labels"
+  expect 2 mlp2 predict -m c.mlp2 cls.csv --proba --no-such; true
+  true
+}
+
+# Numeric labels with --classify: classes sorted by value, named as spelled
+# in the training data, matched by value at eval ("3.0" is the class "3").
+case_classify_numeric() {
+  make_classes
+  awk -F, 'NR == 1 { print "a,b,code"; next } { c = $3 == "low" ? 10 : ($3 == "left" ? 2 : 3); print $1 "," $2 "," c }' \
+    cls.csv > num.csv
+  # without --classify numbers are a regression target
+  expect 0 mlp2 train num.csv -o r.mlp2 --epochs 5 -q
+  expect 0 mlp2 info r.mlp2; has out.txt '^network: +2-3-1 \(inputs, sigmoid hidden units, linear outputs\)'
+  expect 0 mlp2 train num.csv -o n.mlp2 --classify --hidden 8 --epochs 300 -q --hidden-act tanh
+  expect 0 mlp2 info n.mlp2
+  has out.txt '^network: +2-8-3 \(inputs, tanh hidden units, softmax outputs\)'
+  has out.txt '^classes: +3 in the label column "code" \(numbers, matched by value\): "2" "3" "10"'
+  expect 0 mlp2 predict -m n.mlp2 num.csv --proba
+  [[ $(head -1 out.txt) == 2,3,10,code ]] || fail "--proba header: $(head -1 out.txt)"
+  sed 's/,3$/,3.0/' num.csv > num2.csv
+  expect 0 mlp2 eval -m n.mlp2 num2.csv; has out.txt '^accuracy '
+  has out.txt '^  true\\pred +2 +3 +10$'
+  sed '7s/,[0-9]*$/,4/' num.csv > num3.csv
+  expect 3 mlp2 eval -m n.mlp2 num3.csv; has err.txt 'the label "4" is not one of the model.s 3 classes'
+}
+
+# --hidden-act in every mode, --head sigmoid for multi-label 0/1 targets,
+# and the usage errors around them.
+case_kinds() {
+  make_data
+  expect 0 mlp2 train data.csv -o t.mlp2 --hidden-act relu --epochs 20 -q
+  expect 0 mlp2 info t.mlp2; has out.txt '^network: +2-3-1 \(inputs, relu hidden units, linear outputs\)'
+  expect 0 mlp2 eval -m t.mlp2 data.csv; has out.txt '^  y '
+  expect 2 mlp2 train data.csv -o t.mlp2 --hidden-act softplus; has err.txt "unknown --hidden-act 'softplus'"
+  expect 2 mlp2 train data.csv -o t.mlp2 --head tanh; has err.txt "unknown --head 'tanh'"
+  expect 2 mlp2 train data.csv -o t.mlp2 --classify --head sigmoid; has err.txt '--classify trains a softmax head'
+  expect 2 mlp2 predict -m t.mlp2 data.csv --proba; has err.txt '--proba needs a classifier'
+  # two 0/1 targets: multi-label
+  awk -F, 'NR == 1 { print "a,b,hi_a,hi_b"; next } { print $1 "," $2 "," ($1 > 0.5) "," ($2 > 0.3) }' data.csv > ml.csv
+  expect 0 mlp2 train ml.csv -t hi_a,hi_b --head sigmoid -o ml.mlp2 --hidden 6 --epochs 200 -q
+  expect 0 mlp2 info ml.mlp2; has out.txt '^network: +2-6-2 \(inputs, sigmoid hidden units, sigmoid outputs\)'
+  expect 0 mlp2 predict -m ml.mlp2 ml.csv
+  awk -F, 'NR > 1 && ($1 < 0 || $1 > 1 || $2 < 0 || $2 > 1) { exit 1 }' out.txt || fail "sigmoid outputs outside [0, 1]"
+  expect 3 mlp2 train data.csv -t y --head sigmoid -o bad.mlp2 -q; has err.txt 'needs every target in \[0, 1\]'
+}
+
 "case_$CASE"
 echo "ok: $CASE"

@@ -34,6 +34,7 @@ static void test_text_labels(void **state)
     assert_int_equal(classes_find(&c, "setosa "), -1);
     assert_int_equal(classes_find(&c, "unseen"), -1);
     /* round trip through the section */
+    c.column = strdup("species");
     unsigned char *buf;
     size_t len;
     assert_int_equal(classes_encode(&c, &buf, &len), 0);
@@ -42,6 +43,7 @@ static void test_text_labels(void **state)
     assert_int_equal(classes_decode(buf, len, &d, &why), 0);
     assert_int_equal(d.n, 4);
     assert_false(d.numeric);
+    assert_string_equal(d.column, "species");
     for (size_t i = 0; i < 4; i++)
         assert_string_equal(d.names[i], c.names[i]);
     classes_free(&d);
@@ -49,7 +51,7 @@ static void test_text_labels(void **state)
     for (size_t l = 0; l < len; l++)
         assert_int_equal(classes_decode(buf, l, &d, &why), -1);
     classes_free(&d);
-    buf[20] = 'z'; /* "Setosa" -> "zetosa": no longer increasing */
+    buf[31] = 'z'; /* "Setosa" -> "zetosa": no longer increasing */
     assert_int_equal(classes_decode(buf, len, &d, &why), -1);
     free(buf);
     classes_free(&c);
@@ -80,6 +82,8 @@ static void test_numeric_labels(void **state)
     classes_free(&t);
     unsigned char *buf;
     size_t len;
+    assert_int_equal(classes_encode(&c, &buf, &len), -1); /* no label column name */
+    c.column = strdup("digit");
     assert_int_equal(classes_encode(&c, &buf, &len), 0);
     classes d;
     const char *why;
