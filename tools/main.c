@@ -13,8 +13,9 @@
 
 static const char main_help[] =
     "Usage: mlp2 COMMAND [OPTIONS] [ARGS]\n"
-    "Train, evaluate and run a two-layer neural network (sigmoid hidden layer,\n"
-    "linear output, mean squared error) on numeric CSV data.\n"
+    "Train, evaluate and run a two-layer neural network on CSV data: regression\n"
+    "(by default a sigmoid hidden layer, linear outputs, mean squared error) or\n"
+    "classification (--classify: a softmax over the classes, cross-entropy).\n"
     "\n"
     "Commands:\n"
     "  train [DATA.csv] -o MODEL   train a network (no DATA: the embedded Franke data)\n"

@@ -38,6 +38,13 @@ static const char train_help[] =
 static const char train_help_tail[] =
     "Network and training:\n"
     "      --hidden N         hidden units (default 3)\n"
+    "      --hidden-act F     the hidden units: sigmoid, tanh or relu (default sigmoid)\n"
+    "      --classify         the target column holds class labels (numbers or text;\n"
+    "                         a text column implies it): a softmax over the classes\n"
+    "                         of the training data, cross-entropy loss\n"
+    "      --head H           the output head: linear (regression, the default),\n"
+    "                         softmax (as --classify) or sigmoid (each target a 0/1\n"
+    "                         label or a probability: multi-label)\n"
     "      --epochs N         passes over the data (default 500)\n"
     "      --batch N          rows per step (default: 32, or all rows if fewer)\n"
     "      --optim NAME       sgd, momentum or adam (default adam)\n"
