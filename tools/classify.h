@@ -26,7 +26,7 @@ typedef struct label_pick {
     const csv_table *table;
     char *const *targets;
     size_t n_targets;
-    int others; /* what the other fields are: CSV_COL_NUMBER, or CSV_COL_SKIP for a probe */
+    int others; /* what the other fields are (CSV_COL_NUMBER) */
 } label_pick;
 
 /* A csv column_use callback (ctx: label_pick): the label column as text. */

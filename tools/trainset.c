@@ -289,25 +289,50 @@ static int read_classes(const train_opts *o, train_state *s)
     return EXIT_OK;
 }
 
+/* The probe's columns: --ignore'd ones skipped, the label column as text */
+typedef struct probe_ctx {
+    const data_opts *d;
+    label_pick pick;
+} probe_ctx;
+
+static csv_col_use probe_use(void *ctx, size_t index, const char *name, int has_header)
+{
+    probe_ctx *p = ctx;
+    if (col_list_match(&p->d->ignore, index, name))
+        return CSV_COL_SKIP;
+    return label_use(&p->pick, index, name, has_header);
+}
+
 /* Is the data a classification problem: --classify, --head softmax, or a
- * label column holding text (a note says so).  A cheap first read, the
- * label column alone as text (not for standard input, which cannot be read
- * twice: there --classify decides). */
+ * label column holding text (a note says so).  A first, silent read with
+ * the label column as text and the others as numbers, as the classifier
+ * would read them (so the header is detected the same way); any error in
+ * it is left to the real read to report.  Not for standard input, which
+ * cannot be read twice: there --classify decides. */
 static int wants_classes(const train_opts *o, train_state *s, int *classify)
 {
     *classify = o->classify || (o->head_given && o->head == MLP2_HEAD_SOFTMAX);
     if (*classify || o->head_given || strcmp(o->data, "-") == 0)
         return EXIT_OK;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = cli_slurp(o->data, &buf, &len);
+    if (rc)
+        return rc;
     csv_table probe = {0};
-    label_pick p = {&probe, o->targets, o->n_targets, CSV_COL_SKIP};
-    int rc = data_read(&o->dopt, o->data, &probe, label_use, &p);
-    if (rc == EXIT_OK && probe.n_text == 1 && labels_have_text(&probe)) {
+    probe_ctx p = {&o->dopt, {&probe, o->targets, o->n_targets, CSV_COL_NUMBER}};
+    csv_options co = {.header = o->dopt.header, .delim = o->dopt.delim, .missing = o->dopt.missing,
+                      .column_use = probe_use, .ctx = &p};
+    csv_error err;
+    const csv_errcode e = csv_parse(buf, len, &co, &probe, &err);
+    free(buf);
+    if (e == CSV_OK && probe.n_text == 1 && labels_have_text(&probe)) {
         *classify = 1;
         fprintf(stderr, "mlp2: %s: the target column \"%s\" holds text: training a classifier (as with"
                         " --classify)\n", s->d.name, probe.text_names[0]);
     }
     csv_free(&probe);
-    return rc;
+    return EXIT_OK;
 }
 
 int trainset_build(const train_opts *o, train_state *s)

@@ -817,8 +817,16 @@ case_classify_text() {
   cut -d, -f1,2 cls.csv > nolabel.csv
   expect 3 mlp2 eval -m c.mlp2 nolabel.csv; has err.txt 'no label column "kind"'
   expect 0 mlp2 predict -m c.mlp2 nolabel.csv; [[ $(wc -l < out.txt) == 226 ]] || fail "predict without labels"
-  expect 2 mlp2 predict -m c.mlp2 cls.csv --proba --no-such; true
-  true
+  expect 2 mlp2 predict -m c.mlp2 cls.csv --proba --no-such
+  # without a header: the label column is c3, and the text in it does not
+  # make the first row a header
+  tail -n +2 cls.csv > nh.csv
+  expect 0 mlp2 train nh.csv -o nh.mlp2 --hidden 8 --epochs 50 -q; has err.txt 'the target column "c3" holds text'
+  has out.txt '^train \(180 rows\)'
+  expect 0 mlp2 eval -m nh.mlp2 nh.csv; has out.txt '^accuracy .*of 225 rows'
+  # standard input: --classify decides
+  expect 0 mlp2 train - -o si.mlp2 --classify --epochs 20 -q < cls.csv
+  expect 3 mlp2 train - -o si2.mlp2 --epochs 20 -q < cls.csv; has err.txt 'not a number: "low"'
 }
 
 # Numeric labels with --classify: classes sorted by value, named as spelled
