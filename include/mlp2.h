@@ -596,10 +596,13 @@ MLP2_API const char *mlp2_blas_core(void);
  * NAME_predict (with MLP2_EXPORT_EXP_OWN, in double) gives exactly these bits.
  * For each row x (network units):
  *     h[j] = 0.0;  for k = 0..n_in-1:  h[j] = h[j] + x[k] * W1[k][j]   (no FMA)
- *     h[j] = sigmoid(h[j] + b1[j])      the library's own sigmoid, as mlp2_predict's
- *                                       (tanh, ReLU: f(h[j] + b1[j]), mlp2_predict's kernel)
+ *     h[j] = f(h[j] + b1[j])            the library's own activation kernel, as mlp2_predict's
  *     y[o] = 0.0;  for j = 0..n_hidden-1: y[o] = y[o] + h[j] * W2[j][o] (no FMA)
- *     y[o] = y[o] + b2[o]               (softmax, sigmoid head: head(y + b2), mlp2_predict's kernel)
+ *     linear head:  y[o] = y[o] + b2[o]
+ *     sigmoid head: y[o] = sigmoid(y[o] + b2[o])    (the library's kernel)
+ *     softmax head: z = y + b2; mx = max z; e[o] = exp(z[o] - mx) (the
+ *                   library's exp); s = e[0] + e[1] + ... in index order
+ *                   from +0.0; y[o] = e[o] * (1/s)
  * A row's result depends on that row alone, not on m, the other rows, the
  * BLAS library or the number of threads.  mlp2_predict, which goes through
  * BLAS in batches, agrees with it up to rounding only: its last bits depend
@@ -611,10 +614,10 @@ MLP2_API const char *mlp2_blas_core(void);
 MLP2_API mlp2_status mlp2_predict_portable(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                                            double *Y);
 
-/** The exp used by the exported code's hidden units. */
+/** The exp (and tanh) of the exported code. */
 typedef enum mlp2_export_exp {
     MLP2_EXPORT_EXP_OWN = 0, /* the library's own exp algorithm, written out in the source (default) */
-    MLP2_EXPORT_EXP_LIBM     /* exp() (expf() with use_float) from the target's libm */
+    MLP2_EXPORT_EXP_LIBM     /* exp() and tanh() (expf(), tanhf() with use_float) from the target's libm */
 } mlp2_export_exp;
 
 /** Which of the two files to write. */
@@ -641,6 +644,10 @@ typedef struct mlp2_export_options {
      * contain a newline or the two characters star-slash. */
     const char *model_file; /* the model file the network came from */
     const char *exported;   /* when, e.g. "2026-01-31T12:00:00Z" */
+    /* Classifiers (a softmax head, or a sigmoid head with one output): the
+     * names of the n_out classes (softmax) or of classes 0 and 1 (sigmoid),
+     * written as NAME_classes[]; NULL: none.  Any bytes; NUL-terminated. */
+    const char *const *class_names;
 } mlp2_export_options;
 
 /** Non-zero when name is acceptable as mlp2_export_options.name. */
@@ -651,7 +658,12 @@ MLP2_API int mlp2_export_name_ok(const char *name);
  * const arrays of hexadecimal floating constants (bit-exact in double), the
  * scaling, and
  *     void NAME_predict(const double *x, double *y);  x: n_in values, y: n_out values
- * (float *, with use_float).  The code needs only <math.h>; it allocates
+ * (float *, with use_float), and for a single-label classifier (a softmax
+ * head, or a sigmoid head with one output)
+ *     int NAME_classify(const double *x);  the class index: the first largest
+ *                                          output, or 1 when the output > 0.5
+ * (mlp2_classify's rules) and, with class_names, NAME_classes[].  Every
+ * activation and head is written out.  The code needs only <math.h>; it allocates
  * nothing, writes no global state, and uses (n_in + n_hidden) values of stack.
  * It compiles cleanly with -std=c99 -Wall -Wextra -Wpedantic under gcc and
  * clang, and turns floating-point contraction off (clang's FP_CONTRACT
@@ -660,7 +672,7 @@ MLP2_API int mlp2_export_name_ok(const char *name);
  *   - double, MLP2_EXPORT_EXP_OWN: on any IEEE-754 double target, the bits
  *     of mlp2_predict_portable on the scaled inputs, then scaled back;
  *   - double, MLP2_EXPORT_EXP_LIBM: within a few ulps of those in every
- *     hidden unit (the libm's exp instead of the library's);
+ *     unit (the libm's exp and tanh instead of the library's);
  *   - use_float: float rounding throughout; see docs/CLI.md for the
  *     measured error.  The float exp (own) is a float version of the same
  *     algorithm: Cody-Waite reduction, degree-7 Taylor polynomial.
@@ -671,9 +683,9 @@ MLP2_API int mlp2_export_name_ok(const char *name);
  * @param[in] f     an open stream, written and not closed
  * @returns MLP2_OK; MLP2_EINVAL (NULL argument, bad name, part or exp,
  *          scaling given in part or with a scale <= 0 or a non-finite value,
- *          a newline or star-slash in a provenance string, a network that
- *          is not sigmoid hidden units with a linear head: other kinds are
- *          not exported yet); MLP2_ERANGE
+ *          class_names for a network that is not a single-label classifier
+ *          or with a NULL name,
+ *          a newline or star-slash in a provenance string); MLP2_ERANGE
  *          (use_float and a parameter or scaling value beyond FLT_MAX);
  *          MLP2_EIO (the stream reported an error: the output is partial).
  *          On any status but MLP2_EIO nothing has been written.

@@ -8,7 +8,8 @@
  * library defines a plain per-row order, runs it itself
  * (mlp2_predict_portable), and writes it out term for term.  Everything
  * element-wise is the library's own: the exported exp is the algorithm of
- * lib/kernels.c, and mlp2_predict_portable calls the kernels themselves. */
+ * mlp2__exp (lib/internal.h) and tanh_vec (lib/elementwise.h), and
+ * mlp2_predict_portable calls the activation kernels themselves. */
 #include "internal.h"
 
 #include <float.h>
@@ -24,12 +25,31 @@
 
 /* ---- the per-row order -------------------------------------------------- */
 
+/* The softmax of one row, z + b, in a fixed order: the maximum, exp(z - max)
+ * by the library's exp, their sum in index order from +0.0, then each times
+ * 1/sum (mlp2_predict's kernel sums in vector lanes). */
+static void softmax_row(size_t n, double *restrict z, const double *restrict b)
+{
+    double mx = z[0] + b[0], s = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        z[j] = z[j] + b[j];
+        mx = z[j] > mx ? z[j] : mx;
+    }
+    for (size_t j = 0; j < n; j++) {
+        z[j] = mlp2__exp(z[j] - mx);
+        s = s + z[j];
+    }
+    const double inv_s = 1.0 / s;
+    for (size_t j = 0; j < n; j++)
+        z[j] = z[j] * inv_s;
+}
+
 /* One row: y (n_out) from x (n_in), h (n_hidden) as scratch. */
 static void portable_row(const mlp2 *net, const double *restrict x, double *restrict h,
                          double *restrict y)
 {
     const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out;
-    const double *w = net->theta;
+    const double *w = net->theta, *b2 = net->theta + mlp2__off_b2(net);
     for (size_t j = 0; j < nh; j++)
         h[j] = 0.0;
     /* h = x W1, k ascending */
@@ -45,8 +65,11 @@ static void portable_row(const mlp2 *net, const double *restrict x, double *rest
     for (size_t j = 0; j < nh; j++, w += no)
         for (size_t o = 0; o < no; o++)
             y[o] = y[o] + h[j] * w[o];
-    /* y = head(y + b2) (linear: y + b2) */
-    mlp2__head_out(net->head, 1, no, y, net->theta + mlp2__off_b2(net));
+    /* y = head(y + b2) */
+    if (net->head == MLP2_HEAD_SOFTMAX)
+        softmax_row(no, y, b2);
+    else
+        mlp2__head_out(net->head, 1, no, y, b2); /* linear: y + b2; sigmoid: sigmoid(y + b2) */
 }
 
 mlp2_status mlp2_predict_portable(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
@@ -130,6 +153,15 @@ static const char *hex_double(double x, char buf[40])
     return buf;
 }
 
+/* Classes of a single-label classifier: one per output of a softmax, two
+ * (0 and 1) for a sigmoid head with one output; otherwise 0. */
+static size_t n_classes_of(const mlp2 *net)
+{
+    if (net->head == MLP2_HEAD_SOFTMAX)
+        return net->n_out;
+    return net->head == MLP2_HEAD_SIGMOID && net->n_out == 1 ? 2 : 0;
+}
+
 /* ---- checks ------------------------------------------------------------- */
 
 int mlp2_export_name_ok(const char *name)
@@ -179,6 +211,14 @@ static mlp2_status check_options(const mlp2 *net, const mlp2_export_options *o, 
         return MLP2_FAIL(MLP2_EINVAL);
     if (o->header && (!o->header[0] || strpbrk(o->header, "\"\\\n\r")))
         return MLP2_FAIL(MLP2_EINVAL);
+    if (o->class_names) {
+        const size_t nc = n_classes_of(net);
+        if (nc == 0)
+            return MLP2_FAIL(MLP2_EINVAL);
+        for (size_t i = 0; i < nc; i++)
+            if (!o->class_names[i])
+                return MLP2_FAIL(MLP2_EINVAL);
+    }
     const int given = !!o->in_mean + !!o->in_scale + !!o->out_mean + !!o->out_scale;
     if (given != 0 && given != 4)
         return MLP2_FAIL(MLP2_EINVAL);
@@ -202,11 +242,24 @@ typedef struct gen {
     sink *s;
     const mlp2 *net;
     const mlp2_export_options *o;
-    const char *N;  /* the name */
-    const char *T;  /* "double" or "float" */
-    const char *F;  /* literal suffix: "" or "f" */
-    bool fl, scaled;
+    const char *N;   /* the name */
+    const char *T;   /* "double" or "float" */
+    const char *F;   /* literal suffix: "" or "f" */
+    char E[80];      /* the exp function: NAME_exp, exp or expf */
+    char act[80];    /* the hidden activation function */
+    bool fl, scaled, own;
+    size_t n_classes; /* 0: not a single-label classifier (no NAME_classify) */
 } gen;
+
+static const char *hidden_name(mlp2_hidden f)
+{
+    return f == MLP2_HIDDEN_TANH ? "tanh" : f == MLP2_HIDDEN_RELU ? "ReLU" : "sigmoid";
+}
+
+static const char *head_name(mlp2_head h)
+{
+    return h == MLP2_HEAD_SOFTMAX ? "softmax" : h == MLP2_HEAD_SIGMOID ? "sigmoid" : "linear";
+}
 
 /* static const T NAME_<what>[n] = { v... }; three values a line */
 static void emit_array(gen *g, const char *what, const char *comment, size_t n, const double *v)
@@ -218,6 +271,20 @@ static void emit_array(gen *g, const char *what, const char *comment, size_t n, 
         out(g->s, "%s%s%s%s", i % 3 ? " " : "\n    ", hex_double(x, hb), g->F, i + 1 < n ? "," : "");
     }
     out(g->s, "\n};\n\n");
+}
+
+/* s as a C string literal: printable ASCII as is, everything else (and ",
+ * \ and ?, against trigraphs) as a three-digit octal escape */
+static void emit_string(gen *g, const char *str)
+{
+    out(g->s, "\"");
+    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+        if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '?')
+            out(g->s, "%c", *p);
+        else
+            out(g->s, "\\%03o", *p);
+    }
+    out(g->s, "\"");
 }
 
 static void emit_comment(gen *g)
@@ -233,26 +300,47 @@ static void emit_comment(gen *g)
     if (o->exported)
         out(g->s, " * exported:    %s\n", o->exported);
     out(g->s, " * shape:       %zu inputs, %zu hidden units, %zu outputs (%zu parameters)\n"
-              " * kinds:       sigmoid hidden units, linear output head\n",
-        net->n_in, net->n_hidden, net->n_out, net->n_params);
+              " * kinds:       %s hidden units, %s output head\n",
+        net->n_in, net->n_hidden, net->n_out, net->n_params, hidden_name(net->hidden), head_name(net->head));
     if (g->fl)
-        out(g->s, " * arithmetic:  float (parameters rounded to float); exp: %s\n",
-            o->exp == MLP2_EXPORT_EXP_OWN ? "a float version of the library's algorithm" : "expf from libm");
-    else if (o->exp == MLP2_EXPORT_EXP_OWN)
-        out(g->s, " * arithmetic:  double; exp: the library's own algorithm, so the results\n"
-                  " *              are the bits of mlp2_predict_portable (`mlp2 predict --exact`)\n");
+        out(g->s, " * arithmetic:  float (parameters rounded to float); exp and tanh: %s\n",
+            g->own ? "float versions of the library's algorithms" : "expf and tanhf from libm");
+    else if (g->own)
+        out(g->s, " * arithmetic:  double; exp and tanh: the library's own algorithms, so the\n"
+                  " *              results are the bits of mlp2_predict_portable (`mlp2 predict --exact`)\n");
     else
-        out(g->s, " * arithmetic:  double; exp: exp from libm\n");
+        out(g->s, " * arithmetic:  double; exp and tanh: from libm\n");
     out(g->s, " * scaling:     %s\n *\n", g->scaled ? "inputs standardised and outputs scaled back, as `mlp2 predict`"
                                                    : "none: x and y are the network's own inputs and outputs");
     out(g->s, " * void %s_predict(const %s *x, %s *y);\n"
               " *     x: %zu inputs, y: %zu outputs.  Needs only <math.h> (link with -lm).\n"
               " *     No allocation, no global state written, %zu %ss of stack; reentrant.\n"
-              " *     The input is not checked: NaN in gives NaN out.\n"
-              " * Build in an ISO C mode (-std=c99 or later) and without -ffast-math or\n"
-              " * -ffp-contract=fast: the results rely on every multiply and add being\n"
-              " * rounded on its own.  The pragmas below turn contraction off.\n */\n",
+              " *     The input is not checked: NaN in gives NaN out.\n",
         g->N, g->T, g->T, net->n_in, net->n_out, stack, g->T);
+    if (g->n_classes)
+        out(g->s, " * int %s_classify(const %s *x);\n *     the class index, 0..%zu: %s.\n", g->N, g->T,
+            g->n_classes - 1, net->head == MLP2_HEAD_SOFTMAX ? "the largest output, the first one on a tie"
+                                                             : "1 when the output is above 0.5, else 0");
+    if (g->n_classes && o->class_names)
+        out(g->s, " * %s_classes[i]: the name of class i.\n", g->N);
+    out(g->s, " * Build in an ISO C mode (-std=c99 or later) and without -ffast-math or\n"
+              " * -ffp-contract=fast: the results rely on every multiply and add being\n"
+              " * rounded on its own.  The pragmas below turn contraction off.\n */\n");
+}
+
+/* The prototypes (a header's, or the source's own) and the class names'
+ * declaration. */
+static void emit_prototypes(gen *g, const char *up)
+{
+    out(g->s, "void %s_predict(const %s *x, %s *y);\n", g->N, g->T, g->T);
+    if (g->n_classes)
+        out(g->s, "int %s_classify(const %s *x);\n", g->N, g->T);
+    if (g->n_classes && g->o->class_names) {
+        if (up)
+            out(g->s, "extern const char *const %s_classes[%s_N_CLASSES];\n", g->N, up);
+        else
+            out(g->s, "extern const char *const %s_classes[%zu];\n", g->N, g->n_classes);
+    }
 }
 
 static void emit_prologue(gen *g)
@@ -262,8 +350,10 @@ static void emit_prologue(gen *g)
               "#include <math.h>\n\n");
     if (g->o->header)
         out(g->s, "#include \"%s\"\n\n", g->o->header);
-    else
-        out(g->s, "void %s_predict(const %s *x, %s *y);\n\n", g->N, g->T, g->T);
+    else {
+        emit_prototypes(g, NULL);
+        out(g->s, "\n");
+    }
 }
 
 static void emit_params(gen *g)
@@ -277,16 +367,25 @@ static void emit_params(gen *g)
     snprintf(c, sizeof c, "W2: %zu x %zu, row-major (hidden unit j, output o at [j * %zu + o])", nh, no, no);
     emit_array(g, "W2", c, nh * no, net->theta + mlp2__off_W2(net));
     emit_array(g, "b2", "b2: one per output", no, net->theta + mlp2__off_b2(net));
-    if (!g->scaled)
-        return;
-    emit_array(g, "in_mean", "inputs: the network sees (x - in_mean) / in_scale", ni, g->o->in_mean);
-    emit_array(g, "in_scale", "in_scale: > 0", ni, g->o->in_scale);
-    emit_array(g, "out_mean", "outputs: y = network output * out_scale + out_mean", no, g->o->out_mean);
-    emit_array(g, "out_scale", "out_scale: > 0", no, g->o->out_scale);
+    if (g->scaled) {
+        emit_array(g, "in_mean", "inputs: the network sees (x - in_mean) / in_scale", ni, g->o->in_mean);
+        emit_array(g, "in_scale", "in_scale: > 0", ni, g->o->in_scale);
+        emit_array(g, "out_mean", "outputs: y = network output * out_scale + out_mean", no, g->o->out_mean);
+        emit_array(g, "out_scale", "out_scale: > 0", no, g->o->out_scale);
+    }
+    if (g->n_classes && g->o->class_names) {
+        out(g->s, "/* the class names, by index */\nconst char *const %s_classes[%zu] = {", g->N, g->n_classes);
+        for (size_t i = 0; i < g->n_classes; i++) {
+            out(g->s, "\n    ");
+            emit_string(g, g->o->class_names[i]);
+            out(g->s, "%s", i + 1 < g->n_classes ? "," : "");
+        }
+        out(g->s, "\n};\n\n");
+    }
 }
 
-/* The library's exp (lib/kernels.c, exp_vec) term for term, with the scale
- * by 2^n as ldexp: both round the exact p 2^n once, n is in [-1021, 1021]. */
+/* The library's exp (mlp2__exp in lib/internal.h) term for term, with the
+ * scale by 2^n as ldexp: both round the exact p 2^n once, n in [-1021, 1021]. */
 static void emit_exp_double(gen *g)
 {
     static const char *const coef[] = {"1.0 / 479001600.0", "1.0 / 39916800.0", "1.0 / 3628800.0",
@@ -294,7 +393,7 @@ static void emit_exp_double(gen *g)
                                        "1.0 / 720.0",       "1.0 / 120.0",      "1.0 / 24.0",
                                        "1.0 / 6.0",         "0.5",              "1.0",
                                        "1.0"};
-    out(g->s, "/* exp(x): the library's own algorithm (lib/kernels.c), term for term.\n"
+    out(g->s, "/* exp(x): the library's own algorithm (mlp2__exp, lib/internal.h), term for term.\n"
               " * Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, the degree-13 Taylor\n"
               " * polynomial, then p 2^n.  Saturates: +Inf above 708, 0 below -708. */\n"
               "static double %s_exp(double x)\n{\n    double t, n, r, p;\n"
@@ -334,18 +433,81 @@ static void emit_exp_float(gen *g)
     out(g->s, "    return ldexpf(p, (int)n);\n}\n\n");
 }
 
-/* The hidden unit's activation, f(z). */
-static void emit_activation(gen *g)
+/* tanh_vec's Taylor coefficients (lib/elementwise.h), x^37 down to x^3 */
+static const double tanh_coef[] = {
+    0x1.2efe8db3aff1fp-24,  -0x1.75cde6563fed9p-23, 0x1.cd299de4ae6bbp-22,  -0x1.1c77df95c1c0dp-20,
+    0x1.5ef2da474e5b7p-19,  -0x1.b0f72d3ee24e9p-18, 0x1.0b132d39a6050p-16,  -0x1.497d8eea25259p-15,
+    0x1.967e18afcafadp-14,  -0x1.f57d7734d1664p-13, 0x1.3558248036744p-11,  -0x1.7da36452b75e3p-10,
+    0x1.d6d3d0e157de0p-9,   -0x1.226e355e6c23dp-7,  0x1.664f4882c10fap-6,   -0x1.ba1ba1ba1ba1cp-5,
+    0x1.1111111111111p-3,   -0x1.5555555555555p-2,
+};
+
+/* tanh(x): the library's tanh_vec term for term (double), or its series to
+ * x^15 in float (the rest is below 1e-8 relative for |x| < 0.5) */
+static void emit_tanh(gen *g)
 {
-    const bool own = g->o->exp == MLP2_EXPORT_EXP_OWN;
-    if (own)
-        (g->fl ? emit_exp_float : emit_exp_double)(g);
-    char e[80];
-    snprintf(e, sizeof e, "%s%s", own ? g->N : (g->fl ? "expf" : "exp"), own ? "_exp" : "");
-    out(g->s, "/* the hidden units: sigmoid(z) = 1 / (1 + exp(-z)) */\n"
-              "static %s %s_hidden(%s z)\n{\n    return 1.0%s / (1.0%s + %s(-z));\n}\n\n",
-        g->T, g->N, g->T, g->F, g->F, e);
+    const size_t n = sizeof tanh_coef / sizeof tanh_coef[0], first = g->fl ? n - 7 : 0;
+    char hb[40];
+    out(g->s, "/* tanh(x): the library's algorithm (lib/elementwise.h): for |x| < 0.5 its\n"
+              " * Taylor series, above 1 - 2/(exp(2|x|) + 1) with the sign of x. */\n"
+              "static %s %s_tanh(%s x)\n{\n    const %s ax = fabs%s(x), x2 = x * x;\n",
+        g->T, g->N, g->T, g->T, g->F);
+    out(g->s, "    %s p = %s%s;\n", g->T, hex_double(g->fl ? (double)(float)tanh_coef[first] : tanh_coef[first], hb),
+        g->F);
+    for (size_t i = first + 1; i < n; i++) {
+        const double c = g->fl ? (double)(float)tanh_coef[i] : tanh_coef[i];
+        out(g->s, "    p = p * x2 %c %s%s;\n", c < 0 ? '-' : '+', hex_double(fabs(c), hb), g->F);
+    }
+    out(g->s, "    p = p * x2 + 1.0%s;\n    if (ax < 0.5%s)\n        return x * p;\n"
+              "    return copysign%s(1.0%s - 2.0%s / (%s(2.0%s * ax) + 1.0%s), x);\n}\n\n",
+        g->F, g->F, g->F, g->F, g->F, g->E, g->F, g->F);
 }
+
+/* The element functions the network uses, and nothing else (an unused
+ * static function would be a warning). */
+static void emit_functions(gen *g)
+{
+    const mlp2 *net = g->net;
+    const bool sig = net->hidden == MLP2_HIDDEN_SIGMOID || net->head == MLP2_HEAD_SIGMOID;
+    const bool own_tanh = net->hidden == MLP2_HIDDEN_TANH && g->own;
+    if (g->own && (sig || own_tanh || net->head == MLP2_HEAD_SOFTMAX))
+        (g->fl ? emit_exp_float : emit_exp_double)(g);
+    if (own_tanh)
+        emit_tanh(g);
+    if (sig)
+        out(g->s, "/* sigmoid(z) = 1 / (1 + exp(-z)) */\nstatic %s %s_sigmoid(%s z)\n{\n"
+                  "    return 1.0%s / (1.0%s + %s(-z));\n}\n\n",
+            g->T, g->N, g->T, g->F, g->F, g->E);
+    if (net->hidden == MLP2_HIDDEN_RELU)
+        out(g->s, "/* ReLU: max(z, 0) */\nstatic %s %s_relu(%s z)\n{\n    return z > 0.0%s ? z : 0.0%s;\n}\n\n",
+            g->T, g->N, g->T, g->F, g->F);
+}
+
+/* y = head(y + b2): every sum in index order, from +0.0 */
+static void emit_head(gen *g)
+{
+    const char *N = g->N, *F = g->F;
+    const size_t no = g->net->n_out;
+    if (g->net->head == MLP2_HEAD_SOFTMAX) {
+        out(g->s, "    /* y = softmax(y + b2): the maximum, exp(y - max), their sum, times 1/sum */\n"
+                  "    for (o = 0; o < %zuUL; o++)\n        y[o] = y[o] + %s_b2[o];\n"
+                  "    mx = y[0];\n    for (o = 0; o < %zuUL; o++)\n        mx = y[o] > mx ? y[o] : mx;\n"
+                  "    s = 0.0%s;\n    for (o = 0; o < %zuUL; o++) {\n        y[o] = %s(y[o] - mx);\n"
+                  "        s = s + y[o];\n    }\n    s = 1.0%s / s;\n",
+            no, N, no, F, no, g->E, F);
+        out(g->s, "    for (o = 0; o < %zuUL; o++) {\n        y[o] = y[o] * s;\n", no);
+    } else if (g->net->head == MLP2_HEAD_SIGMOID) {
+        out(g->s, "    /* y = sigmoid(y + b2) */\n    for (o = 0; o < %zuUL; o++) {\n"
+                  "        y[o] = %s_sigmoid(y[o] + %s_b2[o]);\n", no, N, N);
+    } else {
+        out(g->s, "    /* y = y + b2 */\n    for (o = 0; o < %zuUL; o++) {\n        y[o] = y[o] + %s_b2[o];\n",
+            no, N);
+    }
+    if (g->scaled)
+        out(g->s, "        y[o] = y[o] * %s_out_scale[o] + %s_out_mean[o];\n", N, N);
+    out(g->s, "    }\n}\n");
+}
+
 static void emit_predict(gen *g)
 {
     const mlp2 *net = g->net;
@@ -355,7 +517,10 @@ static void emit_predict(gen *g)
               "void %s_predict(const %s *x, %s *y)\n{\n", N, T, T);
     if (g->scaled)
         out(g->s, "    %s xs[%zu];\n", T, ni);
-    out(g->s, "    %s h[%zu];\n    const %s *w;\n    unsigned long j, k, o;\n\n", T, nh, T);
+    out(g->s, "    %s h[%zu];\n", T, nh);
+    if (net->head == MLP2_HEAD_SOFTMAX)
+        out(g->s, "    %s mx, s;\n", T);
+    out(g->s, "    const %s *w;\n    unsigned long j, k, o;\n\n", T);
     if (g->scaled)
         out(g->s, "    for (k = 0; k < %zuUL; k++) {\n"
                   "        const %s d = x[k] - %s_in_mean[k];\n"
@@ -367,17 +532,31 @@ static void emit_predict(gen *g)
               "    w = %s_W1;\n    for (k = 0; k < %zuUL; k++, w += %zuUL)\n"
               "        for (j = 0; j < %zuUL; j++)\n            h[j] = h[j] + %s[k] * w[j];\n",
         nh, F, N, ni, nh, nh, g->scaled ? "xs" : "x");
-    out(g->s, "    /* h = f(h + b1) */\n    for (j = 0; j < %zuUL; j++)\n"
-              "        h[j] = %s_hidden(h[j] + %s_b1[j]);\n",
-        nh, N, N);
-    out(g->s, "    /* y = h W2 + b2 */\n    for (o = 0; o < %zuUL; o++)\n        y[o] = 0.0%s;\n"
+    out(g->s, "    /* h = f(h + b1) */\n    for (j = 0; j < %zuUL; j++)\n        h[j] = %s(h[j] + %s_b1[j]);\n",
+        nh, g->act, N);
+    out(g->s, "    /* y = h W2 */\n    for (o = 0; o < %zuUL; o++)\n        y[o] = 0.0%s;\n"
               "    w = %s_W2;\n    for (j = 0; j < %zuUL; j++, w += %zuUL)\n"
-              "        for (o = 0; o < %zuUL; o++)\n            y[o] = y[o] + h[j] * w[o];\n"
-              "    for (o = 0; o < %zuUL; o++) {\n        y[o] = y[o] + %s_b2[o];\n",
-        no, F, N, nh, no, no, no, N);
-    if (g->scaled)
-        out(g->s, "        y[o] = y[o] * %s_out_scale[o] + %s_out_mean[o];\n", N, N);
-    out(g->s, "    }\n}\n");
+              "        for (o = 0; o < %zuUL; o++)\n            y[o] = y[o] + h[j] * w[o];\n",
+        no, F, N, nh, no, no);
+    emit_head(g);
+}
+
+/* NAME_classify: the argmax (softmax), or the threshold 0.5 (one sigmoid) */
+static void emit_classify(gen *g)
+{
+    const char *N = g->N, *T = g->T;
+    const size_t no = g->net->n_out;
+    out(g->s, "\n/* the class of x: %s */\nint %s_classify(const %s *x)\n{\n    %s y[%zu];\n",
+        g->net->head == MLP2_HEAD_SOFTMAX ? "the largest output, the first one on a tie"
+                                          : "1 when the output is above 0.5, else 0",
+        N, T, T, no);
+    if (g->net->head == MLP2_HEAD_SOFTMAX)
+        out(g->s, "    unsigned long o;\n    int best = 0;\n\n    %s_predict(x, y);\n"
+                  "    for (o = 1; o < %zuUL; o++)\n        if (y[o] > y[best])\n            best = (int)o;\n"
+                  "    return best;\n}\n",
+            N, no);
+    else
+        out(g->s, "\n    %s_predict(x, y);\n    return y[0] > 0.5%s ? 1 : 0;\n}\n", N, g->F);
 }
 
 static void emit_header(gen *g)
@@ -393,13 +572,14 @@ static void emit_header(gen *g)
               "#ifndef %s_H\n#define %s_H\n\n",
         g->N, mlp2_version(), up, up);
     out(g->s, "#define %s_N_IN %zu     /* values in x */\n#define %s_N_HIDDEN %zu\n"
-              "#define %s_N_OUT %zu    /* values in y */\n\n",
+              "#define %s_N_OUT %zu    /* values in y */\n",
         up, g->net->n_in, up, g->net->n_hidden, up, g->net->n_out);
-    out(g->s, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
-              "/* y = the network at x, in the data's own units.  x and y must not overlap. */\n"
-              "void %s_predict(const %s *x, %s *y);\n\n"
-              "#ifdef __cplusplus\n}\n#endif\n#endif\n",
-        g->N, g->T, g->T);
+    if (g->n_classes)
+        out(g->s, "#define %s_N_CLASSES %zu /* NAME_classify gives 0 .. N_CLASSES - 1 */\n", up, g->n_classes);
+    out(g->s, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+              "/* y = the network at x, in the data's own units.  x and y must not overlap. */\n");
+    emit_prototypes(g, up);
+    out(g->s, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
 
 static mlp2_status generate(const mlp2 *net, const mlp2_export_options *o, mlp2_export_part part, sink *s)
@@ -407,20 +587,26 @@ static mlp2_status generate(const mlp2 *net, const mlp2_export_options *o, mlp2_
     mlp2_status st = check_options(net, o, part);
     if (st != MLP2_OK)
         return st;
-    /* the generator writes sigmoid hidden units and a linear head only */
-    if (net->hidden != MLP2_HIDDEN_SIGMOID || net->head != MLP2_HEAD_LINEAR)
-        return MLP2_FAIL(MLP2_EINVAL);
-    gen g = {.s = s, .net = net, .o = o, .N = o->name, .fl = o->use_float != 0, .scaled = o->in_mean != NULL};
+    gen g = {.s = s, .net = net, .o = o, .N = o->name, .fl = o->use_float != 0, .scaled = o->in_mean != NULL,
+             .own = o->exp == MLP2_EXPORT_EXP_OWN, .n_classes = n_classes_of(net)};
     g.T = g.fl ? "float" : "double";
     g.F = g.fl ? "f" : "";
+    snprintf(g.E, sizeof g.E, "%s%s", g.own ? g.N : (g.fl ? "expf" : "exp"), g.own ? "_exp" : "");
+    if (net->hidden == MLP2_HIDDEN_TANH && !g.own)
+        snprintf(g.act, sizeof g.act, "%s", g.fl ? "tanhf" : "tanh");
+    else
+        snprintf(g.act, sizeof g.act, "%s_%s", g.N,
+                 net->hidden == MLP2_HIDDEN_TANH ? "tanh" : net->hidden == MLP2_HIDDEN_RELU ? "relu" : "sigmoid");
     if (part == MLP2_EXPORT_HEADER) {
         emit_header(&g);
     } else {
         emit_comment(&g);
         emit_prologue(&g);
         emit_params(&g);
-        emit_activation(&g);
+        emit_functions(&g);
         emit_predict(&g);
+        if (g.n_classes)
+            emit_classify(&g);
     }
     return s->failed ? MLP2_FAIL(MLP2_EIO) : MLP2_OK;
 }

@@ -9,6 +9,7 @@
 
 #include <mlp2.h>
 
+#include "classify.h"
 #include "cli.h"
 #include "commands.h"
 #include "common.h"
@@ -24,6 +25,8 @@ static const char export_help[] =
     "    void NAME_predict(const double *x, double *y);\n"
     "which takes one row of the model's inputs in the data's own units (network\n"
     "order, as `mlp2 info` lists them) and gives its outputs, like `mlp2 predict`.\n"
+    "For a classifier also int NAME_classify(const double *x), the predicted\n"
+    "class's index, and NAME_classes[], the class names as in the training data.\n"
     "No allocation, no written global state, no libmlp2, no BLAS.\n"
     "With --exp own (the default) the results are the bits of\n"
     "`mlp2 predict --exact` on every IEEE-754 machine; plain `mlp2 predict` goes\n"
@@ -199,7 +202,9 @@ int cmd_export(int argc, char **argv)
         return rc;
     mlp2 *net = NULL;
     columns c = {0};
-    if ((rc = load_model(o.model, &net, &c, NULL)))
+    classes cls = {0};
+    int is_classifier = 0;
+    if ((rc = load_model(o.model, &net, &c, NULL)) || (rc = classes_load(o.model, net, &cls, &is_classifier)))
         goto done;
     comment_text(o.model, model_text, sizeof model_text);
     export_time(when);
@@ -208,7 +213,8 @@ int cmd_export(int argc, char **argv)
                               .header = o.header ? base_name(o.header) : NULL,
                               .in_mean = c.mean, .in_scale = c.scale,
                               .out_mean = c.mean + ni, .out_scale = c.scale + ni,
-                              .model_file = model_text, .exported = when};
+                              .model_file = model_text, .exported = when,
+                              .class_names = is_classifier ? (const char *const *)cls.names : NULL};
     /* everything is checked (a dry run) before a file is touched */
     for (int p = 0; p < 2; p++) {
         mlp2_status st = mlp2_export_c_buffer(net, &eo, p ? MLP2_EXPORT_HEADER : MLP2_EXPORT_SOURCE, NULL, 0, NULL);
@@ -229,6 +235,7 @@ int cmd_export(int argc, char **argv)
         (rc = write_atomic(o.header, write_part, &hdr)) != EXIT_OK)
         cli_error("%s was written, but the header %s was not", o.output, o.header);
 done:
+    classes_free(&cls);
     columns_free(&c);
     mlp2_free(net);
     return rc;

@@ -258,6 +258,71 @@ static void test_eio(void **state)
     mlp2_free(net);
 }
 
+/* Read back a C string literal of the generated text (printable bytes and
+ * \ooo escapes only, which is all the exporter writes). */
+static const char *read_literal(const char *p, char *out)
+{
+    assert_int_equal(*p, '"');
+    for (p++; *p != '"'; p++) {
+        if (*p == '\\') {
+            *out++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            p += 3;
+        } else {
+            *out++ = *p;
+        }
+    }
+    *out = '\0';
+    return p + 1;
+}
+
+static void test_classifiers(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"setosa", "ver\"si\\co?lor", "caf\xc3\xa9 ?\?= \n\t"};
+    /* softmax, 3 classes: NAME_classify and NAME_classes[] */
+    mlp2 *net;
+    const mlp2_spec soft = {4, 5, 3, MLP2_HIDDEN_TANH, MLP2_HEAD_SOFTMAX};
+    assert_int_equal(mlp2_create_spec(&net, &soft, 2), MLP2_OK);
+    mlp2_export_options o = {.name = "iris", .class_names = names};
+    char *text = export_text(net, &o, MLP2_EXPORT_SOURCE);
+    assert_non_null(strstr(text, "int iris_classify(const double *x)\n{"));
+    assert_non_null(strstr(text, " * kinds:       tanh hidden units, softmax output head\n"));
+    const char *p = strstr(text, "const char *const iris_classes[3] = {");
+    assert_non_null(p);
+    for (size_t i = 0; i < 3; i++) {
+        char got[64];
+        p = read_literal(strchr(p, '"'), got);
+        assert_string_equal(got, names[i]);
+    }
+    assert_null(strstr(text, "??")); /* no trigraph can form */
+    free(text);
+    text = export_text(net, &o, MLP2_EXPORT_HEADER);
+    assert_non_null(strstr(text, "#define IRIS_N_CLASSES 3 "));
+    assert_non_null(strstr(text, "int iris_classify(const double *x);"));
+    assert_non_null(strstr(text, "extern const char *const iris_classes[IRIS_N_CLASSES];"));
+    free(text);
+    const char *const one_null[] = {"a", NULL, "c"};
+    o.class_names = one_null;
+    assert_int_equal(mlp2_export_c_buffer(net, &o, MLP2_EXPORT_SOURCE, NULL, 0, NULL), MLP2_EINVAL);
+    mlp2_free(net);
+    /* a multi-label sigmoid head (3 outputs) and a linear one: no classify, no names */
+    const mlp2_spec multi = {4, 5, 3, MLP2_HIDDEN_RELU, MLP2_HEAD_SIGMOID};
+    const mlp2_spec lin = {4, 5, 3, MLP2_HIDDEN_RELU, MLP2_HEAD_LINEAR};
+    const mlp2_spec *no_class[] = {&multi, &lin};
+    for (size_t k = 0; k < 2; k++) {
+        assert_int_equal(mlp2_create_spec(&net, no_class[k], 2), MLP2_OK);
+        o = (mlp2_export_options){.name = "m"};
+        text = export_text(net, &o, MLP2_EXPORT_SOURCE);
+        assert_null(strstr(text, "classify"));
+        if (no_class[k]->head == MLP2_HEAD_LINEAR)
+            assert_null(strstr(text, "m_exp")); /* ReLU and a linear head need no exp */
+        free(text);
+        o.class_names = names;
+        assert_int_equal(mlp2_export_c_buffer(net, &o, MLP2_EXPORT_SOURCE, NULL, 0, NULL), MLP2_EINVAL);
+        mlp2_free(net);
+    }
+}
+
 /* ---- mlp2_predict_portable ---------------------------------------------- */
 
 static double rnd(uint64_t *s)
@@ -397,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_einval),          cmocka_unit_test(test_float_range),
         cmocka_unit_test(test_eio),             cmocka_unit_test(test_portable),
         cmocka_unit_test(test_portable_errors), cmocka_unit_test(test_portable_alloc),
+        cmocka_unit_test(test_classifiers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
