@@ -177,15 +177,14 @@ static void test_portable_and_export(void **state)
             assert_int_equal(mlp2_predict(net, NULL, 7, X, P0), MLP2_OK);
             assert_int_equal(mlp2_predict_portable(net, NULL, 7, X, P1), MLP2_OK);
             tu_assert_close(P1, P0, 14, 1e-13, 1e-15);
+            /* every kind exports (tests/export checks the code itself):
+             * here only that a too-small buffer is ERANGE with the length
+             * the source needs */
             const mlp2_export_options eo = {.name = "net"};
             char buf[16] = "untouched";
-            size_t len = 12345;
-            const mlp2_status want = h == 0 && o == 0 ? MLP2_ERANGE : MLP2_EINVAL; /* seed's: too small a buffer */
-            assert_int_equal(mlp2_export_c_buffer(net, &eo, MLP2_EXPORT_SOURCE, buf, sizeof buf, &len), want);
-            if (want == MLP2_EINVAL) {
-                assert_string_equal(buf, "untouched");
-                assert_int_equal(len, 12345);
-            }
+            size_t len = 0;
+            assert_int_equal(mlp2_export_c_buffer(net, &eo, MLP2_EXPORT_SOURCE, buf, sizeof buf, &len), MLP2_ERANGE);
+            assert_true(len > sizeof buf);
             free(th);
             mlp2_free(net);
         }
