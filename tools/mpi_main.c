@@ -137,35 +137,6 @@ static int embedded_split(train_state *s, split_csv *D)
     return EXIT_OK;
 }
 
-/* The numbers of training and validation rows, and the batch size (as
- * trainset.c's choose_split). */
-static int split_counts(const train_opts *o, train_state *s, size_t n, size_t n_val_file)
-{
-    s->m_train = n;
-    s->m_val = n_val_file;
-    if (!o->val_data) {
-        double v = o->val_given ? o->val : 0.2;
-        s->m_val = (size_t)floor(v * (double)n + 0.5);
-        if (v > 0 && s->m_val == 0) {
-            cli_error("%s: only %zu data rows: --val %s leaves no validation rows (use --val 0 for none)", s->d.name,
-                      n, fmt(v));
-            return EXIT_DATA;
-        }
-        if (s->m_val >= n) {
-            cli_error("%s: only %zu data rows: --val %s leaves no training rows", s->d.name, n, fmt(v));
-            return EXIT_DATA;
-        }
-        s->m_train = n - s->m_val;
-    }
-    s->batch = o->batch_given ? o->batch : (s->m_train < 32 ? s->m_train : 32);
-    if (s->batch > s->m_train) {
-        cli_error("%s: only %zu training rows%s, fewer than --batch %zu", s->d.name, s->m_train,
-                  s->m_val && !o->val_data ? " after the validation split" : "", s->batch);
-        return EXIT_DATA;
-    }
-    return EXIT_OK;
-}
-
 static void read_notes(const char *name, const split_csv *D)
 {
     if (D->probe.delim_detected && D->probe.delim != ',')
@@ -208,7 +179,7 @@ static int build(const train_opts *o, train_state *s)
         if ((rc = match_val_columns(o, &s->d, &V.probe, &v_idx)))
             goto done;
     }
-    if ((rc = split_counts(o, s, D.rows, V.rows)))
+    if ((rc = trainset_split_counts(o, s, D.rows, V.rows)))
         goto done;
     rc = mpi_place_rows(&ctx, o, s, &D, &V, v_idx);
 done:

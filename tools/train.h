@@ -77,6 +77,7 @@ int train_command(int argc, char **argv, const train_backend *b);
 /* trainset.c: the seeded permutation of the validation split (validation
  * rows last), the same for every caller of the same n and seed. */
 void trainset_permutation(size_t *perm, size_t n, uint64_t seed);
+int trainset_split_counts(const train_opts *o, train_state *s, size_t n, size_t n_val_file);
 
 /* trainset.c: read the data (and --val-data), choose the split and the batch
  * size, fill X, Y, Xv, Yv and standardise them with the training rows' mean

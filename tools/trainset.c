@@ -76,18 +76,14 @@ static int read_val_data(const train_opts *o, train_state *s)
     return EXIT_OK;
 }
 
-/* The numbers of training and validation rows, and the batch size. */
-static int choose_split(const train_opts *o, train_state *s)
+/* The numbers of training and validation rows (n data rows; n_val_file rows
+ * of --val-data, which when given is the whole validation set), and the
+ * batch size.  Shared with mlp2-mpi, which counts rows across ranks. */
+int trainset_split_counts(const train_opts *o, train_state *s, size_t n, size_t n_val_file)
 {
-    int rc;
-    const csv_table *t = &s->d.table;
-    const size_t n = t->rows;
-    s->m_val = 0;
     s->m_train = n;
-    if (o->val_data) {
-        if ((rc = read_val_data(o, s)))
-            return rc;
-    } else {
+    s->m_val = n_val_file;
+    if (!o->val_data) {
         double v = o->val_given ? o->val : 0.2;
         s->m_val = (size_t)floor(v * (double)n + 0.5);
         if (v > 0 && s->m_val == 0) {
@@ -108,6 +104,16 @@ static int choose_split(const train_opts *o, train_state *s)
         return EXIT_DATA;
     }
     return EXIT_OK;
+}
+
+/* The split of this process's table (--val-data read first, when given). */
+static int choose_split(const train_opts *o, train_state *s)
+{
+    int rc;
+    s->m_val = 0;
+    if (o->val_data && (rc = read_val_data(o, s)))
+        return rc;
+    return trainset_split_counts(o, s, s->d.table.rows, o->val_data ? s->m_val : 0);
 }
 
 /* X, Y, Xv, Yv in the data's units: a seeded permutation puts the
