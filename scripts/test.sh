@@ -171,15 +171,20 @@ stage_coverage() {
   setup build-cov -Dbuildtype=debug -Db_coverage=true \
     -Dc_args=-fprofile-update=atomic -Dc_link_args=-fprofile-update=atomic &&
     build build-cov || return 1
-  run_meson_test -C build-cov --num-processes "$JOBS" ||
+  # Not the crash suite: its fault-injection shim fails the k-th write() or
+  # open() of the process, gcov's own writes of the .gcda counters at exit
+  # included.  Negative branch counts still reach gcovr from another source
+  # not yet found, so gcovr skips the lines it cannot parse
+  # (--gcov-ignore-parse-errors): the figures below are lower bounds.
+  run_meson_test -C build-cov --num-processes "$JOBS" --no-suite crash ||
     echo "coverage: some tests failed in the coverage build (the release stage decides)"
   local out=build-cov/coverage.txt
   gcovr --root . --object-directory build-cov --filter 'lib/' --txt "$out" --print-summary \
-    --exclude-unreachable-branches 2>&1 | grep -vE '^\(?(WARNING|INFO)' || return 1
+    --exclude-unreachable-branches --gcov-ignore-parse-errors 2>&1 | grep -vE '^\(?(WARNING|INFO)' || return 1
   cat "$out"
   echo "-- branches:"
   gcovr --root . --object-directory build-cov --filter 'lib/' --branches --exclude-unreachable-branches \
-    2>/dev/null | sed -n '/^File/,$p' || return 1
+    --gcov-ignore-parse-errors 2>/dev/null | sed -n '/^File/,$p' || return 1
   echo "-- files in lib/ under 90% of lines (each to be tested or shown unreachable):"
   awk '$1 ~ /^lib\// && $4 ~ /%$/ { p = $4; sub("%", "", p); if (p + 0 < 90) print "   " $0 }' "$out"
   return 0
