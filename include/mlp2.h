@@ -263,9 +263,13 @@ MLP2_API mlp2_status mlp2_workspace_create(mlp2_workspace **out, const mlp2 *net
  * thread with OpenBLAS's own threads as set: for small batches the workers
  * stay idle and cost nothing.  See docs/SCALING.md for the rule and figures.
  *
- * Holds the memory of mlp2_workspace_create, plus, per extra thread,
- * max_batch*(2*n_hidden + n_out) doubles, plus up to 15 partial gradients
- * of n_params doubles (one fewer than the shards of a max_batch chunk).
+ * The pool holds min(n_threads, S) threads, the caller's included, where
+ * S (at most 16) is the number of shards of a max_batch chunk: threads
+ * beyond S would never get work, and when S == 1 no thread is made at all
+ * (the workspace then computes exactly as mlp2_workspace_create's).
+ * Holds the memory of mlp2_workspace_create, plus, per extra thread of the
+ * pool, max_batch*(2*n_hidden + n_out) doubles, plus S - 1 partial
+ * gradients of n_params doubles.
  * Like any workspace it belongs to one calling thread at a time.
  * @param[in] n_threads  1 .. MLP2_MAX_THREADS
  * @returns as mlp2_workspace_create, plus MLP2_EINVAL for n_threads == 0 or
@@ -276,8 +280,8 @@ MLP2_API mlp2_status mlp2_workspace_create_mt(mlp2_workspace **out, const mlp2 *
                                               size_t n_threads);
 /** Free a workspace; joins its worker threads first.  NULL: no-op. */
 MLP2_API void mlp2_workspace_free(mlp2_workspace *ws);
-/** The threads a workspace computes with: n_threads of mlp2_workspace_create_mt,
- *  1 for mlp2_workspace_create, 0 for NULL. */
+/** The threads asked for: n_threads of mlp2_workspace_create_mt (the pool
+ *  may hold fewer, see there), 1 for mlp2_workspace_create, 0 for NULL. */
 MLP2_API size_t mlp2_workspace_threads(const mlp2_workspace *ws);
 /** The max_batch a workspace was made for (0 for NULL). */
 MLP2_API size_t mlp2_workspace_max_batch(const mlp2_workspace *ws);

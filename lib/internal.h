@@ -84,7 +84,8 @@ struct mlp2_workspace {
     double *D1;   /* max_batch x n_hidden: delta2 W2^T, then delta1 in place */
     double *ones; /* max_batch ones: column sums as gemv */
     double *grad; /* n_params: gradient for mlp2_sgd_step */
-    struct mlp2_shards *mt; /* threads and shards (shard.c); NULL: mlp2_workspace_create's one thread */
+    size_t threads;         /* as asked: mlp2_workspace_create_mt's n_threads, else 1 */
+    struct mlp2_shards *mt; /* threads and shards (shard.c); NULL: one thread, no shards */
 };
 /* MLP2_OK when ws was made for net's shape, else MLP2_EINVAL. */
 mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net);
@@ -339,19 +340,20 @@ typedef void (*mlp2_task_fn)(void *arg, size_t task, size_t thread);
 mlp2_status mlp2__pool_create(mlp2_pool **out, size_t n_threads);
 void mlp2__pool_free(mlp2_pool *p); /* joins the workers; NULL: no-op */
 /* Run every task once, spread over the caller and the workers; returns
- * when all are done.  One caller at a time. */
+ * when all are done.  One caller at a time.  p NULL: the caller runs
+ * the tasks in turn. */
 void mlp2__pool_run(mlp2_pool *p, size_t n_tasks, mlp2_task_fn fn, void *arg);
 
 /* ---- shard.c: a batch cut into shards for the pool ---------------------- */
 typedef struct mlp2_shards mlp2_shards;
 /* Shards of a chunk of `rows` rows: from the shape and rows only. */
 size_t mlp2__shard_count(const mlp2 *net, size_t rows);
-/* Scratch for n_threads threads (sub-workspaces, partial gradients) and
+/* Scratch for min(n_threads, shards of a max_batch chunk) threads
+ * (sub-workspaces, partial gradients) and
  * the pool, for the workspace ws of net's shape. */
 mlp2_status mlp2__shards_create(mlp2_shards **out, mlp2_workspace *ws, const mlp2 *net,
                                 size_t n_threads);
 void mlp2__shards_free(mlp2_shards *sh); /* NULL: no-op */
-size_t mlp2__shards_threads(const mlp2_shards *sh);
 /* As the chunk loop of pass.c, shard by shard on the pool (ws->mt != NULL):
  * returns sum (A2 - Y)^2 over m rows, grad (if non-NULL) the gradient. */
 double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,

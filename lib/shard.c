@@ -35,8 +35,8 @@
 
 struct mlp2_shards {
     mlp2_pool *pool;
-    size_t n_threads;
-    mlp2_workspace *sub; /* n_threads scratch views: sub[0] is the workspace's own */
+    size_t n_made;       /* threads in the pool: min(n_threads, shards of a max_batch chunk) */
+    mlp2_workspace *sub; /* n_made scratch views: sub[0] is the workspace's own */
     size_t n_partial;    /* partial gradients: mlp2__shard_count(net, max_batch) - 1 */
     double *partial;     /* n_partial x n_params */
     double *block;       /* scratch of threads 1.. and the partials, one allocation */
@@ -85,25 +85,32 @@ mlp2_status mlp2__shards_create(mlp2_shards **out, mlp2_workspace *ws, const mlp
 {
     const size_t mb = ws->max_batch, np = net->n_params;
     const size_t n_partial = mlp2__shard_count(net, mb) - 1;
+    /* No chunk has more shards than a max_batch one, so threads beyond
+     * that would never get work: the pool holds at most that many, and a
+     * workspace whose chunks are all one shard makes no thread at all
+     * (mlp2_train with threads >= 1 on small batches then costs no more
+     * than on one thread: creating and joining a thread takes tens of
+     * microseconds, more than a whole small epoch). */
+    const size_t n_made = n_threads < n_partial + 1 ? n_threads : n_partial + 1;
     /* per extra thread: A1 | D1 (max_batch x n_hidden each) | A2 (max_batch x n_out) */
     size_t nh, no, per, scratch, parts, total, subs;
     if (!mlp2__mul(mb, net->n_hidden, &nh) || !mlp2__mul(mb, net->n_out, &no) ||
         !mlp2__add(nh, nh, &per) || !mlp2__add(per, no, &per) ||
-        !mlp2__mul(per, n_threads - 1, &scratch) || !mlp2__mul(n_partial, np, &parts) ||
+        !mlp2__mul(per, n_made - 1, &scratch) || !mlp2__mul(n_partial, np, &parts) ||
         !mlp2__add(scratch, parts, &total) || total > SIZE_MAX / sizeof(double) ||
-        !mlp2__mul(n_threads, sizeof(mlp2_workspace), &subs) ||
+        !mlp2__mul(n_made, sizeof(mlp2_workspace), &subs) ||
         !mlp2__add(subs, sizeof(mlp2_shards), &subs))
         return MLP2_FAIL(MLP2_ERANGE);
     mlp2_shards *sh = mlp2__alloc(subs);
     if (!sh)
         return MLP2_FAIL(MLP2_ENOMEM);
-    *sh = (mlp2_shards){.n_threads = n_threads, .n_partial = n_partial,
+    *sh = (mlp2_shards){.n_made = n_made, .n_partial = n_partial,
                         .sub = (mlp2_workspace *)(void *)(sh + 1)};
     if (total > 0 && !(sh->block = mlp2__alloc_array(total, sizeof(double)))) {
         mlp2__free(sh);
         return MLP2_FAIL(MLP2_ENOMEM);
     }
-    for (size_t t = 0; t < n_threads; t++) {
+    for (size_t t = 0; t < n_made; t++) {
         mlp2_workspace *s = &sh->sub[t];
         *s = *ws; /* shape, max_batch and the shared (read-only) ones vector */
         s->grad = NULL;
@@ -116,8 +123,9 @@ mlp2_status mlp2__shards_create(mlp2_shards **out, mlp2_workspace *ws, const mlp
         }
     }
     sh->partial = n_partial ? sh->block + scratch : NULL;
-    /* the threads last: a failure above has none to join */
-    mlp2_status st = mlp2__pool_create(&sh->pool, n_threads);
+    /* the threads last: a failure above has none to join (and no pool at
+     * all for one thread: mlp2__pool_run then runs the tasks in turn) */
+    mlp2_status st = n_made > 1 ? mlp2__pool_create(&sh->pool, n_made) : MLP2_OK;
     if (st != MLP2_OK) {
         mlp2__free(sh->block);
         mlp2__free(sh);
@@ -134,11 +142,6 @@ void mlp2__shards_free(mlp2_shards *sh)
     mlp2__pool_free(sh->pool); /* joins the workers */
     mlp2__free(sh->block);
     mlp2__free(sh);
-}
-
-size_t mlp2__shards_threads(const mlp2_shards *sh)
-{
-    return sh->n_threads;
 }
 
 /* ---- loss and gradient -------------------------------------------------- */

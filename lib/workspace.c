@@ -33,6 +33,7 @@ mlp2_status mlp2_workspace_create(mlp2_workspace **out, const mlp2 *net, size_t 
         .A2 = block + 2 * nh,
         .ones = block + 2 * nh + no,
         .grad = block + 2 * nh + no + max_batch,
+        .threads = 1,
         .mt = NULL,
     };
     for (size_t i = 0; i < max_batch; i++)
@@ -50,6 +51,14 @@ mlp2_status mlp2_workspace_create_mt(mlp2_workspace **out, const mlp2 *net, size
     mlp2_status st = mlp2_workspace_create(&ws, net, max_batch);
     if (st != MLP2_OK)
         return st;
+    ws->threads = n_threads;
+    /* When every chunk is one shard (a max_batch chunk is), the sharded
+     * path would compute on the calling thread exactly what the plain one
+     * does: no shards, no threads, nothing to make. */
+    if (mlp2__shard_count(net, max_batch) == 1) {
+        *out = ws;
+        return MLP2_OK;
+    }
     /* the threads and their scratch (shard.c): even one thread takes the
      * sharded path, so that 1 and N threads give the same bits */
     if ((st = mlp2__shards_create(&ws->mt, ws, net, n_threads)) != MLP2_OK) {
@@ -62,7 +71,7 @@ mlp2_status mlp2_workspace_create_mt(mlp2_workspace **out, const mlp2 *net, size
 
 size_t mlp2_workspace_threads(const mlp2_workspace *ws)
 {
-    return !ws ? 0 : ws->mt ? mlp2__shards_threads(ws->mt) : 1;
+    return ws ? ws->threads : 0;
 }
 
 void mlp2_workspace_free(mlp2_workspace *ws)

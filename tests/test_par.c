@@ -369,7 +369,9 @@ static void test_oom_create_mt(void **state)
     (void)state;
     static ca_state ca;
     mlp2 *net;
-    assert_int_equal(mlp2_create(&net, 5, 7, 2, 3), MLP2_OK);
+    assert_int_equal(mlp2_create(&net, 64, 40, 3, 3), MLP2_OK);
+    /* chunks of 1200 rows have at least 4 shards: a pool of all 4 threads */
+    assert_true(mlp2__shard_count(net, 1200) >= 4);
     const int threads0 = thread_count();
     if (threads0 < 0)
         skip();
@@ -379,7 +381,7 @@ static void test_oom_create_mt(void **state)
     for (;; k++) {
         mlp2_workspace *ws = (mlp2_workspace *)(void *)&ws, *const sentinel = ws;
         ca_arm(&ca, k, false);
-        const mlp2_status st = mlp2_workspace_create_mt(&ws, net, 600, 4);
+        const mlp2_status st = mlp2_workspace_create_mt(&ws, net, 1200, 4);
         ca_disarm(&ca);
         if (!ca.failed) {
             assert_int_equal(st, MLP2_OK);
@@ -400,6 +402,44 @@ static void test_oom_create_mt(void **state)
     mlp2_free(net);
 }
 
+/* The pool holds no more threads than a max_batch chunk has shards: none
+ * when every chunk is one shard (and then the bits are those of a plain
+ * workspace), one worker for two shards, however many threads are asked. */
+static void test_pool_size(void **state)
+{
+    (void)state;
+    const int threads0 = thread_count();
+    if (threads0 < 0)
+        skip();
+    problem p;
+    problem_make(&p, 64, 40, 3, 2000, 1200, 11);
+    const size_t np = mlp2_n_params(p.net);
+    double *g = malloc(np * sizeof(double)), *g1 = malloc(np * sizeof(double)), L, L1;
+    assert_non_null(g);
+    assert_non_null(g1);
+    const size_t one = 64, two = 2 * 300; /* rows of one chunk: 1 shard, 2 shards */
+    assert_int_equal(mlp2__shard_count(p.net, one), 1);
+    assert_int_equal(mlp2__shard_count(p.net, two), 2);
+    mlp2_workspace *ws, *plain;
+    assert_int_equal(mlp2_workspace_create_mt(&ws, p.net, one, 8), MLP2_OK);
+    assert_int_equal(mlp2_workspace_threads(ws), 8);
+    assert_int_equal(thread_count(), threads0);
+    assert_int_equal(mlp2_workspace_create(&plain, p.net, one), MLP2_OK);
+    assert_int_equal(mlp2_loss_grad(p.net, ws, 300, p.X, p.Y, &L, g), MLP2_OK);
+    assert_int_equal(mlp2_loss_grad(p.net, plain, 300, p.X, p.Y, &L1, g1), MLP2_OK);
+    assert_memory_equal(&L, &L1, sizeof L);
+    assert_memory_equal(g, g1, np * sizeof(double));
+    mlp2_workspace_free(plain);
+    mlp2_workspace_free(ws);
+    assert_int_equal(mlp2_workspace_create_mt(&ws, p.net, two, 8), MLP2_OK);
+    assert_int_equal(thread_count(), threads0 + 1);
+    mlp2_workspace_free(ws);
+    assert_int_equal(thread_count(), threads0);
+    free(g);
+    free(g1);
+    problem_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_train),
         cmocka_unit_test(test_two_callers),
         cmocka_unit_test(test_oom_create_mt),
+        cmocka_unit_test(test_pool_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
