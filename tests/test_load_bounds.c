@@ -112,11 +112,12 @@ static void test_truncations(void **state)
     free(b);
 }
 
-/* Headers with n_in = n_out = 1, n_hidden h (np = 3h + 1 parameters) and
- * n_sections s, over every length from the minimum to past the honest one;
- * the body is filled with bytes that parse as small sections (name length
- * 1, name 'a', data length 0), so that a loader that starts walking
- * sections where there are none keeps walking. */
+/* Headers of both versions (1: 72 bytes, no kinds; 2: 80 bytes, the kinds
+ * of the saved model, sigmoid and linear) with n_in = n_out = 1, n_hidden h
+ * (np = 3h + 1 parameters) and n_sections s, over every length from the
+ * minimum to past the honest one; the body is filled with bytes that parse
+ * as small sections (name length 1, name 'a', data length 0), so that a
+ * loader that starts walking sections where there are none keeps walking. */
 static void test_inconsistent_headers(void **state)
 {
     (void)state;
@@ -124,37 +125,74 @@ static void test_inconsistent_headers(void **state)
     unsigned char *valid = saved_model(&vlen);
     unsigned char *b = calloc(1, 1024);
     assert_non_null(b);
-    size_t checked = 0;
-    for (uint64_t h = 1; h <= 3; h++) {
-        const uint64_t np = 3 * h + 1;
-        const uint64_t sections[] = {0, 1, 2, 7, 1000, (uint64_t)1 << 40};
-        for (size_t si = 0; si < sizeof sections / sizeof sections[0]; si++) {
-            for (size_t len = 76; len <= 76 + 8 * np + 60; len++) {
-                memcpy(b, valid, 72); /* magic, version, header size, flags */
-                put_u64(b + 24, len);
-                put_u64(b + 32, 1);
-                put_u64(b + 40, h);
-                put_u64(b + 48, 1);
-                put_u64(b + 56, np);
-                put_u64(b + 64, sections[si]);
-                for (size_t i = 72; i + 4 <= len; i++) {
-                    const size_t k = (i - 72) % 13; /* u32 1, 'a', u64 0 */
-                    b[i] = k == 0 ? 1 : k == 4 ? 'a' : 0;
+    size_t checked = 0, refused_short = 0;
+    for (uint32_t version = 1; version <= 2; version++) {
+        const size_t hs = version == 1 ? 72 : 80, min = hs + 4;
+        for (uint64_t h = 1; h <= 3; h++) {
+            const uint64_t np = 3 * h + 1;
+            const uint64_t sections[] = {0, 1, 2, 7, 1000, (uint64_t)1 << 40};
+            for (size_t si = 0; si < sizeof sections / sizeof sections[0]; si++) {
+                for (size_t len = min; len <= min + 8 * np + 60; len++) {
+                    memcpy(b, valid, hs); /* magic, flags; version 2: the kinds */
+                    put_u32(b + 8, version);
+                    put_u32(b + 12, (uint32_t)hs);
+                    put_u64(b + 24, len);
+                    put_u64(b + 32, 1);
+                    put_u64(b + 40, h);
+                    put_u64(b + 48, 1);
+                    put_u64(b + 56, np);
+                    put_u64(b + 64, sections[si]);
+                    for (size_t i = hs; i + 4 <= len; i++) {
+                        const size_t k = (i - hs) % 13; /* u32 1, 'a', u64 0 */
+                        b[i] = k == 0 ? 1 : k == 4 ? 'a' : 0;
+                    }
+                    put_u32(b + len - 4, crc32c(b, len - 4));
+                    mlp2 *net = NULL;
+                    const mlp2_status st = load_at_end(b, len, &net);
+                    /* too short for its parameters: refused, never read past */
+                    if (len < min + 8 * np) {
+                        assert_int_equal(st, MLP2_EFORMAT);
+                        refused_short++;
+                    }
+                    assert_true(st == MLP2_OK || st == MLP2_EFORMAT);
+                    mlp2_free(net);
+                    checked++;
                 }
-                put_u32(b + len - 4, crc32c(b, len - 4));
-                mlp2 *net = NULL;
-                const mlp2_status st = load_at_end(b, len, &net);
-                /* too short for its parameters: refused, never read past */
-                if (len < 76 + 8 * np)
-                    assert_int_equal(st, MLP2_EFORMAT);
-                assert_true(st == MLP2_OK || st == MLP2_EFORMAT);
-                mlp2_free(net);
-                checked++;
             }
         }
     }
-    print_message("%zu crafted headers, none read past its buffer\n", checked);
+    print_message("%zu crafted headers (%zu too short), none read past its buffer\n", checked,
+                  refused_short);
     free(b);
+    free(valid);
+}
+
+/* The crafted headers are not refused for something else first: with
+ * sections 0 and the honest length, each version's header loads. */
+static void test_crafted_header_loads(void **state)
+{
+    (void)state;
+    size_t vlen;
+    unsigned char *valid = saved_model(&vlen);
+    unsigned char b[256];
+    for (uint32_t version = 1; version <= 2; version++) {
+        const size_t hs = version == 1 ? 72 : 80, np = 3 * 2 + 1, len = hs + 8 * np + 4;
+        memset(b, 0, sizeof b);
+        memcpy(b, valid, hs);
+        put_u32(b + 8, version);
+        put_u32(b + 12, (uint32_t)hs);
+        put_u64(b + 24, len);
+        put_u64(b + 32, 1);
+        put_u64(b + 40, 2);
+        put_u64(b + 48, 1);
+        put_u64(b + 56, np);
+        put_u64(b + 64, 0);
+        put_u32(b + len - 4, crc32c(b, len - 4));
+        mlp2 *net = NULL;
+        assert_int_equal(load_at_end(b, len, &net), MLP2_OK);
+        assert_int_equal(mlp2_n_params(net), np);
+        mlp2_free(net);
+    }
     free(valid);
 }
 
@@ -163,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_truncations),
         cmocka_unit_test(test_inconsistent_headers),
+        cmocka_unit_test(test_crafted_header_loads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
