@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mpi_cli_test.sh - `mlp2-mpi train` against `mlp2 train`.
-# Usage: mpi_cli_test.sh MPIRUN MLP2 MLP2_MPI CASE
+# Usage: mpi_cli_test.sh MPIRUN MLP2 MLP2_MPI CASE [FAULT_SHIM]
 # Every mpirun runs under `timeout`, so a hang fails the test.  Only exit
 # codes, messages and numbers are checked, never wall-clock time.
 set -euo pipefail
@@ -10,6 +10,7 @@ abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 MLP2=$(abs "$2")
 MLP2_MPI=$(abs "$3")
 CASE=$4
+SHIM=${5:+$(abs "$5")}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
@@ -145,6 +146,46 @@ case_bad_row() { # a bad value in the last process's rows: its global line, the 
   # a usage error: every process, one message
   run 3 train bad.csv -q; all_exit 2 3
   [[ $(grep -c 'missing -o MODEL' err.txt) == 1 ]] || fail "not exactly one usage message"
+}
+
+case_save_fails() { # the model's save fails on process 0 (the one that writes): every process fails alike
+  [[ -n $SHIM ]] || fail "save_fails needs the fault shim (tests/fault)"
+  make_data 300 > data.csv
+  "$MLP2" train data.csv -o m.mlp2 -q --epochs 5 >/dev/null
+  cp m.mlp2 before.mlp2
+  # mlp2's own exit code and message for the same failure
+  local want=0
+  env LD_PRELOAD="$SHIM" FAULT_OP=rename FAULT_AT=1 FAULT_ERR=EIO \
+    "$MLP2" train data.csv -o m.mlp2 -q --epochs 5 --seed 3 >/dev/null 2>s_err.txt || want=$?
+  [[ $want == 4 ]] || fail "mlp2 under the fault exited with $want"
+  has s_err.txt 'm.mlp2: cannot save the model'
+  cmp -s m.mlp2 before.mlp2 || fail "mlp2 changed the model"
+  for np in 2 3; do
+    # rename and fsync: only the model's writer makes these calls (Open MPI
+    # itself writes to pipes and sockets, so a failing write() would break
+    # MPI, not the save)
+    for op in rename fsync; do
+      cat > wrap.sh <<WRAP
+#!/bin/sh
+if [ "\$OMPI_COMM_WORLD_RANK" = 0 ]; then
+  export LD_PRELOAD="$SHIM" FAULT_OP=$op FAULT_AT=1 FAULT_ERR=EIO
+fi
+"$MLP2_MPI" "\$@"
+echo \$? > rc.\$OMPI_COMM_WORLD_RANK
+WRAP
+      chmod +x wrap.sh
+      rm -f rc.*
+      local got=0
+      timeout 300 "$MPIRUN" --allow-run-as-root --oversubscribe --bind-to none -np "$np" ./wrap.sh \
+        train data.csv -o m.mlp2 -q --epochs 5 --seed 3 >out.txt 2>err.txt || got=$?
+      [[ $got != 124 ]] || fail "mpirun -np $np timed out (a hang)"
+      for ((r = 0; r < np; r++)); do [[ -f rc.$r ]] || fail "process $r did not finish"; done
+      all_exit 4 "$np"
+      has err.txt 'm.mlp2: cannot save the model'
+      cmp -s m.mlp2 before.mlp2 || fail "-np $np, failing $op: the model changed"
+      if compgen -G '.mlp2-tmp.*' >/dev/null; then fail "-np $np, failing $op: a temporary file is left"; fi
+    done
+  done
 }
 
 "case_$CASE"
