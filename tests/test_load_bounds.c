@@ -15,32 +15,8 @@
 
 #include <mlp2.h>
 
+#include "bytes.h"
 #include "testutil.h"
-
-/* CRC-32C (Castagnoli, reflected 0x82F63B78), bit by bit: independent of
- * the library's table. */
-static uint32_t crc32c(const unsigned char *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
 
 /* a readable page followed by a PROT_NONE page */
 static unsigned char *page_end;
@@ -134,19 +110,19 @@ static void test_inconsistent_headers(void **state)
             for (size_t si = 0; si < sizeof sections / sizeof sections[0]; si++) {
                 for (size_t len = min; len <= min + 8 * np + 60; len++) {
                     memcpy(b, valid, hs); /* magic, flags; version 2: the kinds */
-                    put_u32(b + 8, version);
-                    put_u32(b + 12, (uint32_t)hs);
-                    put_u64(b + 24, len);
-                    put_u64(b + 32, 1);
-                    put_u64(b + 40, h);
-                    put_u64(b + 48, 1);
-                    put_u64(b + 56, np);
-                    put_u64(b + 64, sections[si]);
+                    wr32(b + 8, version);
+                    wr32(b + 12, (uint32_t)hs);
+                    wr64(b + 24, len);
+                    wr64(b + 32, 1);
+                    wr64(b + 40, h);
+                    wr64(b + 48, 1);
+                    wr64(b + 56, np);
+                    wr64(b + 64, sections[si]);
                     for (size_t i = hs; i + 4 <= len; i++) {
                         const size_t k = (i - hs) % 13; /* u32 1, 'a', u64 0 */
                         b[i] = k == 0 ? 1 : k == 4 ? 'a' : 0;
                     }
-                    put_u32(b + len - 4, crc32c(b, len - 4));
+                    wr32(b + len - 4, ref_crc32c(b, len - 4));
                     mlp2 *net = NULL;
                     const mlp2_status st = load_at_end(b, len, &net);
                     /* too short for its parameters: refused, never read past */
@@ -179,15 +155,15 @@ static void test_crafted_header_loads(void **state)
         const size_t hs = version == 1 ? 72 : 80, np = 3 * 2 + 1, len = hs + 8 * np + 4;
         memset(b, 0, sizeof b);
         memcpy(b, valid, hs);
-        put_u32(b + 8, version);
-        put_u32(b + 12, (uint32_t)hs);
-        put_u64(b + 24, len);
-        put_u64(b + 32, 1);
-        put_u64(b + 40, 2);
-        put_u64(b + 48, 1);
-        put_u64(b + 56, np);
-        put_u64(b + 64, 0);
-        put_u32(b + len - 4, crc32c(b, len - 4));
+        wr32(b + 8, version);
+        wr32(b + 12, (uint32_t)hs);
+        wr64(b + 24, len);
+        wr64(b + 32, 1);
+        wr64(b + 40, 2);
+        wr64(b + 48, 1);
+        wr64(b + 56, np);
+        wr64(b + 64, 0);
+        wr32(b + len - 4, ref_crc32c(b, len - 4));
         mlp2 *net = NULL;
         assert_int_equal(load_at_end(b, len, &net), MLP2_OK);
         assert_int_equal(mlp2_n_params(net), np);
