@@ -300,46 +300,63 @@ static int check(const jnode *root, int n_ops, char **ops)
     return 0;
 }
 
+/* Read and parse the JSON document in path ("-": stdin).  On success the
+ * tree, with *buf the text it was read from (free both); NULL after a
+ * message on stderr, prefixed with prog. */
+static jnode *load_json(const char *prog, const char *path, char **buf)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    *buf = NULL;
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0, got;
+    char *b = malloc(cap);
+    while (b && (got = fread(b + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb)
+                free(b);
+            b = nb;
+        }
+    }
+    const bool read_err = ferror(f) != 0;
+    if (f != stdin)
+        fclose(f);
+    if (!b || read_err) {
+        fprintf(stderr, "%s: cannot read %s\n", prog, path);
+        free(b);
+        return NULL;
+    }
+    parser ps = {.p = b, .end = b + len};
+    jnode *root = parse_value(&ps);
+    skip_ws(&ps);
+    if (root && ps.p != ps.end)
+        ps.err = "trailing characters";
+    if (!root || ps.err) {
+        fprintf(stderr, "%s: %s: %s at byte %zu\n", prog, path, ps.err ? ps.err : "parse error",
+                (size_t)(ps.p - b));
+        jfree(root);
+        free(b);
+        return NULL;
+    }
+    *buf = b;
+    return root;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: json-check FILE [OP ...]\n");
         return 2;
     }
-    FILE *f = fopen(argv[1], "rb");
-    if (!f) {
-        perror(argv[1]);
+    char *buf;
+    jnode *root = load_json("json-check", argv[1], &buf);
+    if (!root)
         return 1;
-    }
-    size_t cap = 1 << 16, len = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb)
-                free(buf);
-            buf = nb;
-        }
-    }
-    const bool read_err = ferror(f) != 0;
-    fclose(f);
-    if (!buf || read_err) {
-        fprintf(stderr, "json-check: cannot read %s\n", argv[1]);
-        free(buf);
-        return 1;
-    }
-    parser ps = {.p = buf, .end = buf + len};
-    jnode *root = parse_value(&ps);
-    skip_ws(&ps);
-    if (root && ps.p != ps.end)
-        ps.err = "trailing characters";
-    int rc = 1;
-    if (!root || ps.err)
-        fprintf(stderr, "json-check: %s: %s at byte %zu\n", argv[1], ps.err ? ps.err : "parse error",
-                (size_t)(ps.p - buf));
-    else
-        rc = check(root, argc - 2, argv + 2);
+    const int rc = check(root, argc - 2, argv + 2);
     jfree(root);
     free(buf);
     return rc;

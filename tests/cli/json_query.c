@@ -64,37 +64,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: json_query FILE [PATH ...]\n");
         return 2;
     }
-    FILE *f = strcmp(argv[1], "-") == 0 ? stdin : fopen(argv[1], "rb");
-    if (!f) {
-        perror(argv[1]);
+    char *buf;
+    jnode *root = load_json("json_query", argv[1], &buf);
+    if (!root)
         return 1;
-    }
-    size_t cap = 1 << 16, len = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb)
-                free(buf);
-            buf = nb;
-        }
-    }
-    if (f != stdin)
-        fclose(f);
-    if (!buf)
-        return 1;
-    parser ps = {.p = buf, .end = buf + len};
-    jnode *root = parse_value(&ps);
-    skip_ws(&ps);
-    if (root && ps.p != ps.end)
-        ps.err = "trailing characters";
     int rc = 0;
-    if (!root || ps.err) {
-        fprintf(stderr, "json_query: %s: %s at byte %zu\n", argv[1], ps.err ? ps.err : "parse error",
-                (size_t)(ps.p - buf));
-        rc = 1;
-    }
     for (int i = 2; rc == 0 && i < argc; i++)
         rc = print_path(root, argv[i]);
     jfree(root);
