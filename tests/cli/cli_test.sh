@@ -8,35 +8,8 @@ export LC_ALL=C
 MLP2_BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")  # absolute: the tests cd away
 CASE=$2
 SRC=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-
-# Under `meson test --setup valgrind` every run of the command is checked by
-# memcheck too (exit 99 on an error, which no expected exit code matches).
-VG=()
-if [[ -n ${MLP2_UNDER_VALGRIND:-} ]]; then
-  VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
-      --suppressions="$SRC/../valgrind.supp")
-fi
-mlp2() { "${VG[@]}" "$MLP2_BIN" "$@"; }
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# skip REASON: this case could not run; meson counts exit 77 as SKIP
-skip() { echo "SKIP: $*"; exit 77; }
-
-# expect CODE CMD...: run CMD, check its exit code; stdout in out.txt, stderr in err.txt
-expect() {
-  local want=$1; shift
-  local got=0
-  "$@" >out.txt 2>err.txt || got=$?
-  if [[ $got != "$want" ]]; then
-    echo "--- stdout" >&2; cat out.txt >&2; echo "--- stderr" >&2; cat err.txt >&2
-    fail "'$*' exited with $got, expected $want"
-  fi
-}
-# has FILE REGEX: FILE contains a line matching REGEX (extended)
-has() { grep -Eq -- "$2" "$1" || { cat "$1" >&2; fail "$1 does not match /$2/"; }; }
+# the temporary folder, mlp2, fail, skip, expect, has
+source "$SRC/../lib.sh"
 
 # A smooth known function of two inputs on a 15 x 15 grid (225 rows, header a,b,y):
 #   y = sin(3a) + 0.5 b^2 - 0.3 a b     on [0, 1]^2

@@ -11,27 +11,8 @@ export LC_ALL=C
 MLP2_BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 CASE=$2
 SRC=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T"
-
-VG=()
-if [[ -n ${MLP2_UNDER_VALGRIND:-} ]]; then
-  VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
-      --suppressions="$SRC/../valgrind.supp")
-fi
-mlp2() { "${VG[@]}" "$MLP2_BIN" "$@"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect() {
-  local want=$1; shift
-  local got=0
-  "$@" >out.txt 2>err.txt || got=$?
-  if [[ $got != "$want" ]]; then
-    echo "--- stdout" >&2; cat out.txt >&2; echo "--- stderr" >&2; cat err.txt >&2
-    fail "'$*' exited with $got, expected $want"
-  fi
-}
-has() { grep -Eq -- "$2" "$1" || { cat "$1" >&2; fail "$1 does not match /$2/"; }; }
+# the temporary folder, mlp2, fail, skip, expect, has
+source "$SRC/../lib.sh"
 
 # The compilers: the build's own, then gcc and clang when installed.
 # (cc and gcc are often one program: each real compiler runs once)
