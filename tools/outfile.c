@@ -162,7 +162,8 @@ int save_model(const mlp2 *net, const char *path)
         cli_error("%s: the model was written, but its folder could not be synced (%s): it may not survive a "
                   "power cut", path, strerror(e));
     else
-        cli_error("%s: cannot save the model: %s%s%s", path, mlp2_strerror(st), e ? ": " : "", e ? strerror(e) : "");
+        cli_error("%s: cannot save the model: %s%s%s", path, mlp2_strerror(st), e && e != EIO ? ": " : "",
+                  e && e != EIO ? strerror(e) : ""); /* EIO: the status says it */
     return st == MLP2_ENOMEM ? EXIT_TRAIN : EXIT_IO;
 }
 
