@@ -150,6 +150,44 @@ static void test_chunked_equals_one_pass(void **state)
     free(X), free(Y), free(P1), free(P2), free(g1), free(g2), free(t1), free(t2);
 }
 
+/* A chunk of more than 1024 rows (the BLAS path's block, pass.c) is worked
+ * through in blocks: predictions, loss and gradient of 2500 rows in one
+ * chunk (blocks of 1024, 1024 and 452) against the rows one at a time. */
+static void test_blocks_equal_per_row(void **state)
+{
+    (void)state;
+    const size_t ni = 5, nh = 9, no = 3, m = 2500;
+    tu_rng r = tu_seed(500);
+    mlp2 *net;
+    assert_int_equal(mlp2_create(&net, ni, nh, no, 13), MLP2_OK);
+    const size_t np = mlp2_n_params(net);
+    double *X = tu_alloc(m * ni), *Y = tu_alloc(m * no), *P = tu_alloc(m * no), *Pi = tu_alloc(m * no);
+    double *g = tu_alloc(np), *gi = tu_alloc(np), *mean = tu_alloc(np);
+    tu_fill(&r, X, m * ni, -2.0, 2.0);
+    tu_fill(&r, Y, m * no, -1.0, 1.0);
+    tu_fill(&r, g, np, -0.9, 0.9); /* parameters with non-zero biases */
+    assert_int_equal(mlp2_set_params(net, g), MLP2_OK);
+    mlp2_workspace *ws;
+    assert_int_equal(mlp2_workspace_create(&ws, net, m), MLP2_OK);
+    double L, Li, Lsum = 0.0;
+    assert_int_equal(mlp2_predict(net, ws, m, X, P), MLP2_OK);
+    assert_int_equal(mlp2_loss_grad(net, ws, m, X, Y, &L, g), MLP2_OK);
+    for (size_t i = 0; i < m; i++) {
+        assert_int_equal(mlp2_predict(net, ws, 1, X + i * ni, Pi + i * no), MLP2_OK);
+        assert_int_equal(mlp2_loss_grad(net, ws, 1, X + i * ni, Y + i * no, &Li, gi), MLP2_OK);
+        Lsum += Li;
+        for (size_t k = 0; k < np; k++)
+            mean[k] += gi[k] / (double)m;
+    }
+    tu_assert_close(P, Pi, m * no, 1e-13, 1e-14);
+    const double Lmean = Lsum / (double)m;
+    tu_assert_close(&L, &Lmean, 1, 1e-12, 0.0);
+    assert_true(tu_rel_err(g, mean, np) < 1e-12);
+    mlp2_workspace_free(ws);
+    mlp2_free(net);
+    free(X), free(Y), free(P), free(Pi), free(g), free(gi), free(mean);
+}
+
 /* Predict against a plain per-row loop written here with libm's exp. */
 static void test_predict_against_loops(void **state)
 {
@@ -191,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_batched_equals_per_row),
         cmocka_unit_test(test_chunked_equals_one_pass),
+        cmocka_unit_test(test_blocks_equal_per_row),
         cmocka_unit_test(test_predict_against_loops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
