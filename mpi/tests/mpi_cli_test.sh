@@ -5,6 +5,8 @@
 # codes, messages and numbers are checked, never wall-clock time.
 set -euo pipefail
 export LC_ALL=C OPENBLAS_NUM_THREADS=1
+# an ASan build of the commands must accept the fault shim in front of its runtime
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 MPIRUN=$1
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 MLP2=$(abs "$2")
