@@ -385,29 +385,36 @@ static void emit_params(gen *g)
 }
 
 /* The library's exp (mlp2__exp in lib/internal.h) term for term, with the
- * scale by 2^n as ldexp: both round the exact p 2^n once, n in [-1021, 1021]. */
+ * scale by 2^n as ldexp: both round the exact p 2^n once, n in [-1021, 1021].
+ * The polynomial is internal.h's mlp2__exp_estrin: exp(r) = 1 + (r + r^2 q(r)),
+ * q by Estrin's scheme; each line below is one of its lines. */
 static void emit_exp_double(gen *g)
 {
-    static const char *const coef[] = {"1.0 / 479001600.0", "1.0 / 39916800.0", "1.0 / 3628800.0",
-                                       "1.0 / 362880.0",    "1.0 / 40320.0",    "1.0 / 5040.0",
-                                       "1.0 / 720.0",       "1.0 / 120.0",      "1.0 / 24.0",
-                                       "1.0 / 6.0",         "0.5",              "1.0",
-                                       "1.0"};
+    /* c_k + c_(k+1) r, k = 2, 4, ..., 12: the pairs of q's coefficients 1/k! */
+    static const char *const pair[][3] = {
+        {"c23", "1.0 / 2.0", "1.0 / 6.0"},           {"c45", "1.0 / 24.0", "1.0 / 120.0"},
+        {"c67", "1.0 / 720.0", "1.0 / 5040.0"},      {"c89", "1.0 / 40320.0", "1.0 / 362880.0"},
+        {"c1011", "1.0 / 3628800.0", "1.0 / 39916800.0"}, {"c1213", "1.0 / 479001600.0", "1.0 / 6227020800.0"},
+    };
     out(g->s, "/* exp(x): the library's own algorithm (mlp2__exp, lib/internal.h), term for term.\n"
               " * Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, the degree-13 Taylor\n"
-              " * polynomial, then p 2^n.  Saturates: +Inf above 708, 0 below -708. */\n"
-              "static double %s_exp(double x)\n{\n    double t, n, r, p;\n"
+              " * polynomial as 1 + (r + r^2 q(r)) with q by Estrin's scheme, then p 2^n.\n"
+              " * Saturates: +Inf above 708, 0 below -708. */\n"
+              "static double %s_exp(double x)\n{\n    double t, n, r, r2, r4, q;\n"
+              "    double c23, c45, c67, c89, c1011, c1213, c25, c69, c1013;\n"
               "    if (x > 708.0)\n        return HUGE_VAL;\n    if (x < -708.0)\n        return 0.0;\n"
               "    if (isnan(x))\n        return x;\n"
               "    t = x * 0x1.71547652b82fep0 + 0x1.8p52; /* rounds x log2(e) to an integer */\n"
               "    n = t - 0x1.8p52;\n"
               "    r = x - n * 0x1.62e42fefa3800p-1; /* ln2, high part: n times it is exact */\n"
               "    r = r - n * 0x1.ef35793c76730p-45; /* ln2, low part */\n"
-              "    p = 1.0 / 6227020800.0;\n",
+              "    r2 = r * r;\n    r4 = r2 * r2;\n",
         g->N);
-    for (size_t i = 0; i < sizeof coef / sizeof coef[0]; i++)
-        out(g->s, "    p = p * r + %s;\n", coef[i]);
-    out(g->s, "    return ldexp(p, (int)n);\n}\n\n");
+    for (size_t i = 0; i < sizeof pair / sizeof pair[0]; i++)
+        out(g->s, "    %s = %s + %s * r;\n", pair[i][0], pair[i][1], pair[i][2]);
+    out(g->s, "    c25 = c23 + c45 * r2;\n    c69 = c67 + c89 * r2;\n    c1013 = c1011 + c1213 * r2;\n"
+              "    q = c25 + (c69 + c1013 * r4) * r4;\n"
+              "    return ldexp(1.0 + (r + r2 * q), (int)n);\n}\n\n");
 }
 
 /* A float version of the same algorithm: ln2 split so that n ln2_hi is exact

@@ -7,7 +7,9 @@
  * operations in the same order; no FMA contraction under -std=c11), with two
  * exceptions: the small-shape path's sigmoid kernel (mlp2__bias_sigmoid_rows),
  * where the sigmoid is most of the work, contracts the exp polynomial into
- * fused multiply-adds (MLP2_FMA), which halves it; and the latency path
+ * fused multiply-adds (MLP2_FMA), which halves it, and evaluates it by
+ * Horner's rule (mlp2__sigmoid_horner: the fewest operations per lane);
+ * and the latency path
  * (rows.c), contracted the same way for the same reason.  Its AVX-512 and AVX2
  * clones give the same bits as each other; the baseline clone, which has no
  * FMA, may differ from them in the last bit.  Only the order of the loss sum
@@ -144,7 +146,7 @@ void mlp2__bias_sigmoid_rows(size_t rows, size_t cols, double *restrict A, const
         double *restrict a = A + i * cols;
         const double bi = b[i];
         for (size_t j = 0; j < cols; j++)
-            a[j] = sigmoid(a[j] + bi); /* A1 = sigmoid(Z1 + b1) */
+            a[j] = mlp2__sigmoid_horner(a[j] + bi); /* A1 = sigmoid(Z1 + b1) */
     }
 }
 

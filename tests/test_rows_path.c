@@ -9,7 +9,8 @@
  *     agree to 1e-12;
  *   - a step whose update overflows, at m = 1 and at a large m, leaves the
  *     model (and an optimizer's state) byte-identical, and a step whose
- *     bound fails but whose update is finite still succeeds. */
+ *     bound fails but whose update is finite still succeeds;
+ *   - a NaN or Inf anywhere in one short row of X or Y is refused. */
 #include "testutil.h"
 
 #include "internal.h"
@@ -23,8 +24,13 @@ typedef struct {
     size_t ni, nh, no;
 } shape_t;
 
+/* rows.c builds its entry points three ways, chosen by the shape: tiny
+ * (1-4 sigmoid units, one linear output: 2-3-1, 1-1-1, 3-2-1, 5-4-1),
+ * scalar (fewer than 8 hidden units otherwise: 3-2-4, 7-5-3, 6-7-1) and
+ * vectorised (4-8-2, 10-32-1, 20-40-2, 3-8-1) */
 static const shape_t shapes[] = {
     {2, 3, 1}, {1, 1, 1}, {3, 2, 4}, {4, 8, 2}, {10, 32, 1}, {7, 5, 3}, {20, 40, 2},
+    {3, 2, 1}, {5, 4, 1}, {6, 7, 1}, {3, 8, 1},
 };
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -370,6 +376,55 @@ static void test_optim_overflow_changes_nothing(void **state)
         }
 }
 
+/* ---- non-finite values in one short row ---------------------------------- */
+
+/* At m = 1 the entry points check a row of up to four values inline
+ * (pass.c's finite_short): a NaN or an Inf in any position of X or Y, for
+ * every row length around that limit, is refused with MLP2_ENONFINITE and
+ * leaves the outputs and the model as they were. */
+static void test_short_row_nonfinite(void **state)
+{
+    (void)state;
+    static const double bad[] = {(double)NAN, (double)INFINITY, -(double)INFINITY};
+    for (size_t n = 1; n <= 6; n++) {
+        const shape_t sh = {n, 3, n}; /* n inputs and n outputs */
+        setup_t u = make(&sh, 1, 1, 700 + n);
+        double *before = tu_alloc(u.np), *after = tu_alloc(u.np), *P = tu_alloc(n), *g = tu_alloc(u.np);
+        mlp2_get_params(u.net, before);
+        for (size_t pos = 0; pos < n; pos++)
+            for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+                double L = -7.0;
+                const double x = u.X[pos], y = u.Y[pos];
+                for (size_t i = 0; i < n; i++)
+                    P[i] = -7.0;
+                u.X[pos] = bad[b]; /* X bad, Y good */
+                assert_int_equal(mlp2_predict(u.net, u.ws, 1, u.X, P), MLP2_ENONFINITE);
+                for (size_t i = 0; i < n; i++)
+                    assert_true(P[i] == -7.0);
+                assert_int_equal(mlp2_loss_grad(u.net, u.ws, 1, u.X, u.Y, &L, g), MLP2_ENONFINITE);
+                assert_int_equal(mlp2_sgd_step(u.net, u.ws, 1, u.X, u.Y, 0.1, &L), MLP2_ENONFINITE);
+                u.X[pos] = x;
+                u.Y[pos] = bad[b]; /* Y bad, X good */
+                assert_int_equal(mlp2_loss_grad(u.net, u.ws, 1, u.X, u.Y, &L, g), MLP2_ENONFINITE);
+                assert_int_equal(mlp2_sgd_step(u.net, u.ws, 1, u.X, u.Y, 0.1, &L), MLP2_ENONFINITE);
+                u.Y[pos] = y;
+                assert_true(L == -7.0);
+                mlp2_get_params(u.net, after);
+                assert_memory_equal(after, before, u.np * sizeof(double));
+            }
+        /* and the clean row goes through */
+        assert_int_equal(mlp2_predict(u.net, u.ws, 1, u.X, P), MLP2_OK);
+        double L = -7.0;
+        assert_int_equal(mlp2_sgd_step(u.net, u.ws, 1, u.X, u.Y, 0.1, &L), MLP2_OK);
+        assert_true(isfinite(L) && L >= 0.0);
+        free(before);
+        free(after);
+        free(P);
+        free(g);
+        unmake(&u);
+    }
+}
+
 /* ---- allocation failure on the latency path ----------------------------- */
 
 /* An allocator that fails its fail_at-th call (1-based; 0 never fails). */
@@ -434,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_gradient),
         cmocka_unit_test(test_careful_fallback),
         cmocka_unit_test(test_optim_overflow_changes_nothing),
+        cmocka_unit_test(test_short_row_nonfinite),
         cmocka_unit_test(test_rows_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
