@@ -58,7 +58,10 @@
  *               (4-6-1 predict 42 ns, 48 ns vectorised; 2-3-1 step 48 ns,
  *               60 ns vectorised);
  *   tiny        ROW_SCALAR with the sizes as constants (TINY_MAX).
- * They do the same operations in the same order. */
+ * They do the same operations in the same order, but the compiler fuses
+ * multiplies and adds differently in vector and scalar code, so their last
+ * bits may differ (measured: they do for most shapes); a shape always takes
+ * the same build, so results stay deterministic. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define ROW_VEC __attribute__((optimize("fp-contract=fast")))
 #define ROW_SCALAR __attribute__((optimize("fp-contract=fast", "no-tree-vectorize")))
