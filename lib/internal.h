@@ -101,6 +101,9 @@ mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net);
 /* ---- optim.c ------------------------------------------------------------ */
 /* MLP2_OK when every field the kind uses is in its documented range, else MLP2_EINVAL */
 mlp2_status mlp2__optim_check_config(const mlp2_optim_config *c);
+/* mlp2_optim_step, its passes over large models shared by ws's threads
+ * (ws NULL or one thread: the calling thread); the same bits either way */
+mlp2_status mlp2__optim_step_ws(mlp2_optim *opt, mlp2 *net, const double *grad, mlp2_workspace *ws);
 
 /* ---- blas.c: the one BLAS seam ------------------------------------------ */
 /* C = alpha op(A) op(B) + beta C, all row-major; C is M x N, K inner.
@@ -412,6 +415,11 @@ size_t mlp2__shard_count(const mlp2 *net, size_t rows);
 mlp2_status mlp2__shards_create(mlp2_shards **out, mlp2_workspace *ws, const mlp2 *net,
                                 size_t n_threads);
 void mlp2__shards_free(mlp2_shards *sh); /* NULL: no-op */
+/* fn(arg, lo, hi) over [0, n) cut into ranges, on ws's threads (ws NULL,
+ * or a workspace without a pool: one call fn(arg, 0, n)); returns when all
+ * are done.  The ranges depend on n only. */
+typedef void (*mlp2_range_fn)(void *arg, size_t lo, size_t hi);
+void mlp2__ws_for(mlp2_workspace *ws, size_t n, mlp2_range_fn fn, void *arg);
 /* As the chunk loop of pass.c, shard by shard on the pool (ws->mt != NULL):
  * returns sum (A2 - Y)^2 over m rows, grad (if non-NULL) the gradient. */
 double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,

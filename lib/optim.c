@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 struct mlp2_optim {
@@ -169,6 +170,68 @@ static bool step_small(size_t n, double *restrict th, const double *restrict gr,
     return true;
 }
 
+/* ---- large models: the two passes over ranges, on the workspace's threads */
+
+/* Above OPT_SMALL parameters a step is two passes, each element-wise: the
+ * check of every new value, then, when all are finite, the writes.  With a
+ * multi-threaded workspace (mlp2_train's, threads >= 1) each pass is cut
+ * into ranges of the parameter vector that the workspace's threads share
+ * (mlp2__ws_for).  Every element is computed by the same expression
+ * whichever thread runs its range, so the bits do not depend on the thread
+ * count, and a failed check still writes nothing. */
+typedef struct {
+    step_coef k;
+    double *th, *m, *v;
+    const double *gr;
+    atomic_bool bad; /* some new value is not finite */
+} big_step;
+
+static void big_check(void *arg, size_t lo, size_t hi)
+{
+    big_step *b = arg;
+    const step_coef *k = &b->k;
+    const size_t n = hi - lo;
+    double *th = b->th + lo;
+    const double *gr = b->gr + lo;
+    bool ok = true;
+    switch (k->kind) {
+    case MLP2_OPTIM_SGD: /* wd == 0: theta, lr finite, so one check covers the gradient */
+        ok = k->wd == 0.0 ? mlp2__step_finite(n, th, k->lr, gr) : sgd_finite(n, th, gr, k->lr, k->wd);
+        break;
+    case MLP2_OPTIM_MOMENTUM:
+        ok = momentum_finite(n, th, gr, b->m + lo, k->lr, k->mu, k->wd);
+        break;
+    case MLP2_OPTIM_ADAM:
+        ok = adam_finite(n, th, gr, b->m + lo, b->v + lo, k->adam);
+        break;
+    }
+    if (!ok)
+        atomic_store_explicit(&b->bad, true, memory_order_relaxed);
+}
+
+static void big_write(void *arg, size_t lo, size_t hi)
+{
+    big_step *b = arg;
+    const step_coef *k = &b->k;
+    const size_t n = hi - lo;
+    double *th = b->th + lo;
+    const double *gr = b->gr + lo;
+    switch (k->kind) {
+    case MLP2_OPTIM_SGD:
+        if (k->wd == 0.0) /* theta -= lr * grad */
+            mlp2__sgd_update(n, th, k->lr, gr);
+        else /* theta -= lr * (grad + wd*theta) */
+            sgd_write(n, th, gr, k->lr, k->wd);
+        break;
+    case MLP2_OPTIM_MOMENTUM: /* v = mu*v + g (v = g on the first step); theta -= lr*v */
+        momentum_write(n, th, gr, b->m + lo, k->lr, k->mu, k->wd);
+        break;
+    case MLP2_OPTIM_ADAM:
+        adam_write(n, th, gr, b->m + lo, b->v + lo, k->adam);
+        break;
+    }
+}
+
 /* ---- public API --------------------------------------------------------- */
 
 mlp2_optim_config mlp2_optim_defaults(mlp2_optim_kind kind)
@@ -236,7 +299,7 @@ mlp2_status mlp2_optim_create(mlp2_optim **out, const mlp2 *net, const mlp2_opti
     return MLP2_OK;
 }
 
-mlp2_status mlp2_optim_step(mlp2_optim *opt, mlp2 *net, const double *grad)
+mlp2_status mlp2__optim_step_ws(mlp2_optim *opt, mlp2 *net, const double *grad, mlp2_workspace *ws)
 {
     if (!opt || !net || !grad)
         return MLP2_FAIL(MLP2_EINVAL);
@@ -245,64 +308,35 @@ mlp2_status mlp2_optim_step(mlp2_optim *opt, mlp2 *net, const double *grad)
     const size_t n = opt->n_params;
     const mlp2_optim_config *c = &opt->cfg;
     double *th = net->theta;
-    bool ok = false;
-    if (n >= OPT_SMALL_MIN && n <= OPT_SMALL && c->kind != MLP2_OPTIM_SGD) {
+    /* momentum's factor is 0 on the first step (v' = g) */
+    step_coef k = {.kind = c->kind, .lr = c->lr, .wd = c->weight_decay,
+                   .mu = opt->t == 0 ? 0.0 : c->momentum};
+    if (c->kind == MLP2_OPTIM_ADAM) {
+        /* bias corrections for step t+1, as torch computes them */
         const double t1 = (double)(opt->t + 1);
-        step_coef k = {.kind = c->kind, .lr = c->lr, .wd = c->weight_decay,
-                       .mu = opt->t == 0 ? 0.0 : c->momentum};
-        if (c->kind == MLP2_OPTIM_ADAM) /* as below */
-            k.adam = (adam_coef){.lr_t = c->lr / (1.0 - pow(c->beta1, t1)),
-                                 .bc2s = sqrt(1.0 - pow(c->beta2, t1)),
-                                 .b1 = c->beta1, .b2 = c->beta2, .eps = c->eps, .wd = c->weight_decay};
+        k.adam = (adam_coef){.lr_t = c->lr / (1.0 - pow(c->beta1, t1)),
+                             .bc2s = sqrt(1.0 - pow(c->beta2, t1)),
+                             .b1 = c->beta1, .b2 = c->beta2, .eps = c->eps, .wd = c->weight_decay};
+    }
+    if (n >= OPT_SMALL_MIN && n <= OPT_SMALL && c->kind != MLP2_OPTIM_SGD) {
         if (!step_small(n, th, grad, opt->m, opt->v, &k))
             return MLP2_FAIL(MLP2_ENONFINITE);
         opt->t++;
         return MLP2_OK;
     }
-    switch (c->kind) {
-    case MLP2_OPTIM_SGD:
-        if (c->weight_decay == 0.0) {
-            /* the core's SGD step: theta -= lr * grad.  theta and lr are
-             * finite, so theta - lr*g is finite only if g is: one check */
-            ok = mlp2__step_finite(n, th, c->lr, grad);
-            if (ok)
-                mlp2__sgd_update(n, th, c->lr, grad);
-        } else {
-            /* theta -= lr * (grad + wd*theta) */
-            ok = sgd_finite(n, th, grad, c->lr, c->weight_decay);
-            if (ok)
-                sgd_write(n, th, grad, c->lr, c->weight_decay);
-        }
-        break;
-    case MLP2_OPTIM_MOMENTUM: {
-        /* v = mu*v + g (v = g on the first step); theta -= lr*v */
-        const double mu = opt->t == 0 ? 0.0 : c->momentum;
-        ok = momentum_finite(n, th, grad, opt->m, c->lr, mu, c->weight_decay);
-        if (ok)
-            momentum_write(n, th, grad, opt->m, c->lr, mu, c->weight_decay);
-        break;
-    }
-    case MLP2_OPTIM_ADAM: {
-        /* bias corrections for step t+1, as torch computes them */
-        const double t = (double)(opt->t + 1);
-        const adam_coef k = {
-            .lr_t = c->lr / (1.0 - pow(c->beta1, t)),
-            .bc2s = sqrt(1.0 - pow(c->beta2, t)),
-            .b1 = c->beta1,
-            .b2 = c->beta2,
-            .eps = c->eps,
-            .wd = c->weight_decay,
-        };
-        ok = adam_finite(n, th, grad, opt->m, opt->v, k);
-        if (ok)
-            adam_write(n, th, grad, opt->m, opt->v, k);
-        break;
-    }
-    }
-    if (!ok)
+    big_step b = {.k = k, .th = th, .m = opt->m, .v = opt->v, .gr = grad};
+    atomic_init(&b.bad, false);
+    mlp2__ws_for(ws, n, big_check, &b);
+    if (atomic_load_explicit(&b.bad, memory_order_relaxed))
         return MLP2_FAIL(MLP2_ENONFINITE);
+    mlp2__ws_for(ws, n, big_write, &b);
     opt->t++;
     return MLP2_OK;
+}
+
+mlp2_status mlp2_optim_step(mlp2_optim *opt, mlp2 *net, const double *grad)
+{
+    return mlp2__optim_step_ws(opt, net, grad, NULL);
 }
 
 mlp2_status mlp2_optim_set_lr(mlp2_optim *opt, double lr)

@@ -257,3 +257,30 @@ void mlp2__sharded_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const 
         mlp2__blas_single_end();
     }
 }
+
+/* ---- element-wise passes over the parameters ---------------------------- */
+
+typedef struct {
+    mlp2_range_fn fn;
+    void *arg;
+    size_t n;
+} range_job;
+
+static void range_task(void *arg, size_t t, size_t thread)
+{
+    (void)thread;
+    const range_job *j = arg;
+    const size_t lo = t * REDUCE_SLICE, hi = j->n - lo < REDUCE_SLICE ? j->n : lo + REDUCE_SLICE;
+    j->fn(j->arg, lo, hi);
+}
+
+void mlp2__ws_for(mlp2_workspace *ws, size_t n, mlp2_range_fn fn, void *arg)
+{
+    mlp2_shards *sh = ws ? ws->mt : NULL;
+    if (!sh || !sh->pool || n < 2 * REDUCE_SLICE) {
+        fn(arg, 0, n);
+        return;
+    }
+    range_job j = {.fn = fn, .arg = arg, .n = n};
+    mlp2__pool_run(sh->pool, (n + REDUCE_SLICE - 1) / REDUCE_SLICE, range_task, &j);
+}

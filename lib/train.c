@@ -195,7 +195,7 @@ static epoch_end run_epoch(mlp2 *net, const mlp2_train_config *cfg, run_mem *r, 
         /* L = 1/(2 rows) ||A2 - Yb||^2 and its gradient, at the current theta */
         /* the optimizer's step refuses a non-finite gradient: no separate check */
         if (mlp2__loss_grad_for_step(net, r->ws, rows, Xb, Yb, &L, r->ws->grad) != MLP2_OK ||
-            mlp2_optim_step(r->opt, net, r->ws->grad) != MLP2_OK)
+            mlp2__optim_step_ws(r->opt, net, r->ws->grad, r->ws) != MLP2_OK)
             return EPOCH_NONFINITE;
         sum += L * (double)rows;
         if (cfg->cancel && *cfg->cancel)

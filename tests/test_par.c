@@ -402,6 +402,76 @@ static void test_oom_create_mt(void **state)
     mlp2_free(net);
 }
 
+/* Optimizer steps of a model of more than 8192 parameters go through the
+ * workspace's threads in ranges (mlp2__optim_step_ws, as mlp2_train calls
+ * it): for each kind, three steps give the bits of mlp2_optim_step on one
+ * thread, at every thread count; a step with an Inf in the last range
+ * fails and changes nothing (the next step lands where a fresh run's
+ * does). */
+static void test_optim_ranges(void **state)
+{
+    (void)state;
+    mlp2 *net0;
+    assert_int_equal(mlp2_create(&net0, 100, 90, 2, 21), MLP2_OK);
+    const size_t np = mlp2_n_params(net0), mb = 400;
+    assert_true(np > 2 * 4096);
+    assert_true(mlp2__shard_count(net0, mb) >= 2); /* the workspace has a pool */
+    double *g = malloc(np * sizeof(double)), *ref = malloc(np * sizeof(double));
+    double *th = malloc(np * sizeof(double));
+    assert_non_null(g);
+    assert_non_null(ref);
+    assert_non_null(th);
+    tu_rng r = tu_seed(77);
+    tu_fill(&r, g, np, -2.0, 2.0);
+    const mlp2_optim_kind kinds[] = {MLP2_OPTIM_SGD, MLP2_OPTIM_SGD, MLP2_OPTIM_MOMENTUM, MLP2_OPTIM_ADAM};
+    for (size_t ki = 0; ki < 4; ki++) {
+        mlp2_optim_config oc = mlp2_optim_defaults(kinds[ki]);
+        oc.lr = 0.01;
+        if (ki == 1)
+            oc.weight_decay = 0.1;
+        /* the reference: the public step, one thread */
+        mlp2 *net;
+        mlp2_optim *opt;
+        assert_int_equal(mlp2_clone(&net, net0), MLP2_OK);
+        assert_int_equal(mlp2_optim_create(&opt, net, &oc), MLP2_OK);
+        for (int step = 0; step < 3; step++)
+            assert_int_equal(mlp2_optim_step(opt, net, g), MLP2_OK);
+        assert_int_equal(mlp2_get_params(net, ref), MLP2_OK);
+        mlp2_optim_free(opt);
+        mlp2_free(net);
+        for (size_t c = 0; c < N_COUNTS; c++) {
+            mlp2_workspace *ws;
+            assert_int_equal(mlp2_clone(&net, net0), MLP2_OK);
+            assert_int_equal(mlp2_optim_create(&opt, net, &oc), MLP2_OK);
+            assert_int_equal(mlp2_workspace_create_mt(&ws, net, mb, thread_counts[c]), MLP2_OK);
+            assert_int_equal(mlp2__optim_step_ws(opt, net, g, ws), MLP2_OK);
+            /* a failing step between the first and the second: nothing moves */
+            double keep = g[np - 1];
+            g[np - 1] = INFINITY;
+            assert_int_equal(mlp2_get_params(net, th), MLP2_OK);
+            assert_int_equal(mlp2__optim_step_ws(opt, net, g, ws), MLP2_ENONFINITE);
+            g[np - 1] = keep;
+            double *after = malloc(np * sizeof(double));
+            assert_non_null(after);
+            assert_int_equal(mlp2_get_params(net, after), MLP2_OK);
+            assert_memory_equal(after, th, np * sizeof(double));
+            free(after);
+            for (int step = 1; step < 3; step++)
+                assert_int_equal(mlp2__optim_step_ws(opt, net, g, ws), MLP2_OK);
+            assert_int_equal(mlp2_get_params(net, th), MLP2_OK);
+            assert_memory_equal(th, ref, np * sizeof(double));
+            assert_int_equal(mlp2_optim_steps(opt), 3);
+            mlp2_workspace_free(ws);
+            mlp2_optim_free(opt);
+            mlp2_free(net);
+        }
+    }
+    free(g);
+    free(ref);
+    free(th);
+    mlp2_free(net0);
+}
+
 /* The pool holds no more threads than a max_batch chunk has shards: none
  * when every chunk is one shard (and then the bits are those of a plain
  * workspace), one worker for two shards, however many threads are asked. */
@@ -452,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_two_callers),
         cmocka_unit_test(test_oom_create_mt),
         cmocka_unit_test(test_pool_size),
+        cmocka_unit_test(test_optim_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
