@@ -22,6 +22,7 @@
 
 #include <mlp2.h>
 
+#include "bytes.h" /* ref_crc32c: independent of lib/crc32c.c */
 #include "countalloc.h"
 
 #define CHECK(cond)                                                              \
@@ -33,19 +34,6 @@
     } while (0)
 
 enum { OFF_FILE_SIZE = 24, MIN_LEN = 76 };
-
-/* CRC-32C (Castagnoli, reflected 0x82F63B78), bit by bit: an implementation
- * independent of lib/crc32c.c. */
-static uint32_t crc32c(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
 
 static ca_state ca;
 static char tmp_path[128];
@@ -171,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(fixed, data, size);
         for (int i = 0; i < 8; i++)
             fixed[OFF_FILE_SIZE + i] = (uint8_t)((uint64_t)size >> (8 * i));
-        uint32_t c = crc32c(fixed, size - 4);
+        uint32_t c = ref_crc32c(fixed, size - 4);
         for (int i = 0; i < 4; i++)
             fixed[size - 4 + (size_t)i] = (uint8_t)(c >> (8 * i));
         load_one(fixed, size);
