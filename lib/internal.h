@@ -105,6 +105,31 @@ mlp2_status mlp2__optim_check_config(const mlp2_optim_config *c);
  * (ws NULL or one thread: the calling thread); the same bits either way */
 mlp2_status mlp2__optim_step_ws(mlp2_optim *opt, mlp2 *net, const double *grad, mlp2_workspace *ws);
 
+/* ---- for libmlp2_mpi only ----------------------------------------------
+ * Exported (lib/mlp2.map: mlp2__mpi_*) but not declared in mlp2.h: no
+ * promise beyond the libmlp2 built from the same tree, which is the one
+ * libmlp2_mpi links against (tests/install/run.sh allows these names and no
+ * other mlp2__ one).  Every rank steps its own slice [lo, hi) of the flat
+ * parameter vector (mpi/mlp2_mpi.c):
+ *  - check: true when opt's next step makes every new parameter and state
+ *    value of [lo, hi) finite; reads only.  grad[0] is element lo's gradient.
+ *  - write: that step written to [lo, hi) of net and of opt's state, and
+ *    opt's step count advanced (once per step, by every rank, for its slice).
+ * opt was made for net's shape; lo <= hi <= n_params.  With ws's threads
+ * the passes run in ranges (mlp2__ws_for); the bits are those of
+ * mlp2_optim_step on the whole vector either way. */
+#if defined(MLP2_BUILDING) && defined(__GNUC__)
+#define MLP2_PEER __attribute__((visibility("default")))
+#else
+#define MLP2_PEER
+#endif
+MLP2_PEER bool mlp2__mpi_optim_check(mlp2_optim *opt, mlp2 *net, const double *grad, size_t lo,
+                                     size_t hi, mlp2_workspace *ws);
+MLP2_PEER void mlp2__mpi_optim_write(mlp2_optim *opt, mlp2 *net, const double *grad, size_t lo,
+                                     size_t hi, mlp2_workspace *ws);
+/* net's parameter vector itself (n_params doubles, the layout of theta) */
+MLP2_PEER double *mlp2__mpi_params(mlp2 *net);
+
 /* ---- blas.c: the one BLAS seam ------------------------------------------ */
 /* C = alpha op(A) op(B) + beta C, all row-major; C is M x N, K inner.
  * beta == 0 overwrites C (it may hold garbage).  Sizes must fit in int

@@ -155,6 +155,11 @@ mlp2_status mlp2_get_params(const mlp2 *net, double *theta)
     return MLP2_OK;
 }
 
+double *mlp2__mpi_params(mlp2 *net)
+{
+    return net->theta;
+}
+
 mlp2_status mlp2_set_params(mlp2 *net, const double *theta)
 {
     if (!net || !theta)

@@ -299,15 +299,10 @@ mlp2_status mlp2_optim_create(mlp2_optim **out, const mlp2 *net, const mlp2_opti
     return MLP2_OK;
 }
 
-mlp2_status mlp2__optim_step_ws(mlp2_optim *opt, mlp2 *net, const double *grad, mlp2_workspace *ws)
+/* The coefficients of opt's next step (its step t+1). */
+static step_coef coef_of(const mlp2_optim *opt)
 {
-    if (!opt || !net || !grad)
-        return MLP2_FAIL(MLP2_EINVAL);
-    if (net->n_in != opt->n_in || net->n_hidden != opt->n_hidden || net->n_out != opt->n_out)
-        return MLP2_FAIL(MLP2_EINVAL);
-    const size_t n = opt->n_params;
     const mlp2_optim_config *c = &opt->cfg;
-    double *th = net->theta;
     /* momentum's factor is 0 on the first step (v' = g) */
     step_coef k = {.kind = c->kind, .lr = c->lr, .wd = c->weight_decay,
                    .mu = opt->t == 0 ? 0.0 : c->momentum};
@@ -318,20 +313,61 @@ mlp2_status mlp2__optim_step_ws(mlp2_optim *opt, mlp2 *net, const double *grad, 
                              .bc2s = sqrt(1.0 - pow(c->beta2, t1)),
                              .b1 = c->beta1, .b2 = c->beta2, .eps = c->eps, .wd = c->weight_decay};
     }
-    if (n >= OPT_SMALL_MIN && n <= OPT_SMALL && c->kind != MLP2_OPTIM_SGD) {
-        if (!step_small(n, th, grad, opt->m, opt->v, &k))
+    return k;
+}
+
+/* The two passes' view of parameters [lo, ...) of net, grad[0] being
+ * element lo's gradient. */
+static big_step big_of(mlp2_optim *opt, mlp2 *net, const double *grad, size_t lo)
+{
+    big_step b = {.k = coef_of(opt), .th = net->theta + lo, .gr = grad,
+                  .m = opt->m ? opt->m + lo : NULL, .v = opt->v ? opt->v + lo : NULL};
+    atomic_init(&b.bad, false);
+    return b;
+}
+
+mlp2_status mlp2__optim_step_ws(mlp2_optim *opt, mlp2 *net, const double *grad, mlp2_workspace *ws)
+{
+    if (!opt || !net || !grad)
+        return MLP2_FAIL(MLP2_EINVAL);
+    if (net->n_in != opt->n_in || net->n_hidden != opt->n_hidden || net->n_out != opt->n_out)
+        return MLP2_FAIL(MLP2_EINVAL);
+    const size_t n = opt->n_params;
+    if (n >= OPT_SMALL_MIN && n <= OPT_SMALL && opt->cfg.kind != MLP2_OPTIM_SGD) {
+        const step_coef k = coef_of(opt);
+        if (!step_small(n, net->theta, grad, opt->m, opt->v, &k))
             return MLP2_FAIL(MLP2_ENONFINITE);
         opt->t++;
         return MLP2_OK;
     }
-    big_step b = {.k = k, .th = th, .m = opt->m, .v = opt->v, .gr = grad};
-    atomic_init(&b.bad, false);
+    big_step b = big_of(opt, net, grad, 0);
     mlp2__ws_for(ws, n, big_check, &b);
     if (atomic_load_explicit(&b.bad, memory_order_relaxed))
         return MLP2_FAIL(MLP2_ENONFINITE);
     mlp2__ws_for(ws, n, big_write, &b);
     opt->t++;
     return MLP2_OK;
+}
+
+/* ---- for libmlp2_mpi: a step cut into slices ---------------------------- */
+
+/* Each rank checks its slice, the ranks agree, each writes its slice.  The
+ * passes are big_check and big_write, whose elements are the expressions
+ * of step_small too: the same bits as mlp2_optim_step on the whole vector. */
+bool mlp2__mpi_optim_check(mlp2_optim *opt, mlp2 *net, const double *grad, size_t lo, size_t hi,
+                           mlp2_workspace *ws)
+{
+    big_step b = big_of(opt, net, grad, lo);
+    mlp2__ws_for(ws, hi - lo, big_check, &b);
+    return !atomic_load_explicit(&b.bad, memory_order_relaxed);
+}
+
+void mlp2__mpi_optim_write(mlp2_optim *opt, mlp2 *net, const double *grad, size_t lo, size_t hi,
+                           mlp2_workspace *ws)
+{
+    big_step b = big_of(opt, net, grad, lo);
+    mlp2__ws_for(ws, hi - lo, big_write, &b);
+    opt->t++;
 }
 
 mlp2_status mlp2_optim_step(mlp2_optim *opt, mlp2 *net, const double *grad)

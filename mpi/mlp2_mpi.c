@@ -14,15 +14,33 @@
  *     configuration, and MPI_Exscan / MPI_Allreduce of the row counts;
  *  3. one MPI_Allreduce of the allocation status;
  *  4. MPI_Bcast of rank 0's parameters;
- *  5. per batch: a reduction of [status, sum of squares, cancel, partial
- *     gradient] to rank 0 over a fixed binary tree of the ranks (rank r
- *     adds what rank r + 2^k sends, for k = 0, 1, ...: the same pairwise
- *     tree in rank order as lib/shard.c uses over shards), then rank 0
- *     takes the optimizer step and broadcasts [status, loss, cancel, theta];
- *  6. per epoch: the same reduction for the validation loss, and an
- *     MPI_Allreduce of the callback's answer.
+ *  5. per batch, the step cut into slices: the parameter vector is cut into
+ *     P contiguous slices [np r / P, np (r+1) / P), and rank r owns slice r.
+ *     - MPI_Allgather of every rank's header [status, sum of squares,
+ *       cancel], and MPI_Alltoallv of the partial gradients, so that rank r
+ *       holds every rank's part of slice r;
+ *     - each rank combines the headers, and sums the parts of its slice,
+ *       over a fixed binary tree of the ranks (at level k, the value of
+ *       rank s adds that of rank s + 2^k, for s a multiple of 2^(k+1): the
+ *       same pairwise tree in rank order as lib/shard.c uses over shards),
+ *       so every rank has the same header, bit for bit;
+ *     - each rank checks the optimizer step of its slice (every new value
+ *       finite), an MPI_Allreduce MAX of "bad" makes the answer common, and
+ *       only if no slice is bad does each rank write its slice (parameters
+ *       and its slice of the optimizer state);
+ *     - MPI_Allgatherv in place puts the slices together: every rank holds
+ *       every slice's bits as its owner wrote them.
+ *     Per rank this sends and receives (P-1)/P of the gradient and of the
+ *     parameters, and the optimizer's passes cost 1/P of a whole step;
+ *  6. per epoch: an MPI_Allgather of the validation headers, combined the
+ *     same way, and an MPI_Allreduce of the callback's answer.
  * A rank that fails keeps taking part with its failing status, so the
  * others learn of it in the same collective and nobody waits forever.
+ *
+ * Every rank keeps a whole optimizer (mlp2_optim_create) but uses only its
+ * slice of the state: the memory of one process's optimizer, on every rank.
+ * The slice passes are libmlp2's own (lib/internal.h, mlp2__mpi_*): the same
+ * expressions, so the same bits, as mlp2_optim_step on the whole vector.
  *
  * MPI is called from the calling thread only (MPI_THREAD_FUNNELED is
  * enough, also with cfg->threads > 1).  The buffers of this file come from
@@ -41,17 +59,28 @@
 
 #define HDR 3 /* doubles before the gradient: status, sum of squares, cancel */
 
+/* The slices of the parameter vector: rank r owns [slice_lo(r), slice_lo(r+1)). */
+static size_t slice_lo(size_t np, int r, int P)
+{
+    return np * (size_t)r / (size_t)P;
+}
+
 typedef struct {
     MPI_Comm comm;
     int rank, size;
     size_t ni, no, np;
     size_t m, lo, m_val;    /* global rows; this rank's first global row; global validation rows */
     size_t batch;           /* global batch rows */
+    size_t s_lo, s_hi;      /* this rank's slice of the parameters */
     mlp2_workspace *ws;
-    mlp2_optim *opt;        /* rank 0 only */
+    mlp2_optim *opt;        /* the whole state; this rank steps its slice of it */
     size_t *perm;           /* m global indices (shuffle only) */
     double *Xb, *Yb;        /* this rank's rows of a shuffled batch */
-    double *v, *tmp;        /* HDR + np: the reduced vector and a receive buffer */
+    double *v;              /* HDR + np: this rank's header and partial gradient */
+    double *hdrs;           /* HDR per rank, in rank order */
+    double *parts;          /* (s_hi - s_lo) per rank: every rank's part of this slice */
+    int *cnt, *dsp;         /* per rank: its slice's length and first element */
+    int *rcnt, *rdsp;       /* per rank: s_hi - s_lo, and where its part goes in parts */
     double *best;           /* np (patience > 0) */
 } run;
 
@@ -170,6 +199,9 @@ static void run_free(run *r)
     free(r->perm);
     free(r->Xb);
     free(r->v);
+    free(r->hdrs);
+    free(r->parts);
+    free(r->cnt);
     free(r->best);
 }
 
@@ -184,7 +216,7 @@ static mlp2_status run_alloc(run *r, const mlp2 *net, const mlp2_train_config *c
                                        : mlp2_workspace_create(&r->ws, net, rows);
     if (st != MLP2_OK)
         return st;
-    if (r->rank == 0 && (st = mlp2_optim_create(&r->opt, net, &cfg->optim)) != MLP2_OK)
+    if ((st = mlp2_optim_create(&r->opt, net, &cfg->optim)) != MLP2_OK)
         return st;
     const size_t lb = local_batch ? local_batch : 1;
     if (cfg->shuffle) {
@@ -196,10 +228,22 @@ static mlp2_status run_alloc(run *r, const mlp2 *net, const mlp2_train_config *c
             return MLP2_ENOMEM;
         r->Yb = r->Xb + lb * r->ni;
     }
-    r->v = malloc(2 * (HDR + r->np) * sizeof(double));
-    if (!r->v)
+    const size_t P = (size_t)r->size, len = r->s_hi - r->s_lo;
+    r->v = malloc((HDR + r->np) * sizeof(double));
+    r->hdrs = malloc(P * HDR * sizeof(double));
+    r->parts = malloc((len > 0 ? P * len : 1) * sizeof(double)); /* P * len <= np + P */
+    r->cnt = malloc(4 * P * sizeof(int));
+    if (!r->v || !r->hdrs || !r->parts || !r->cnt)
         return MLP2_ENOMEM;
-    r->tmp = r->v + HDR + r->np;
+    r->dsp = r->cnt + P;
+    r->rcnt = r->dsp + P;
+    r->rdsp = r->rcnt + P;
+    for (int o = 0; o < r->size; o++) { /* counts fit in int: np <= INT_MAX - HDR */
+        r->cnt[o] = (int)(slice_lo(r->np, o + 1, r->size) - slice_lo(r->np, o, r->size));
+        r->dsp[o] = (int)slice_lo(r->np, o, r->size);
+        r->rcnt[o] = (int)len;
+        r->rdsp[o] = (int)((size_t)o * len);
+    }
     if (cfg->patience > 0 && !(r->best = malloc(r->np * sizeof(double))))
         return MLP2_ENOMEM;
     return MLP2_OK;
@@ -207,29 +251,37 @@ static mlp2_status run_alloc(run *r, const mlp2 *net, const mlp2_train_config *c
 
 /* ---- the reduction ----------------------------------------------------- */
 
-/* v (len doubles: status, sum of squares, cancel, then values to add) of
- * every rank combined on rank 0 over a fixed binary tree: at level k, rank
- * r with r % 2^(k+1) == 0 receives from r + 2^k and combines, lower ranks
- * on the left.  The status is the lowest failing rank's, cancel an OR, the
- * rest sums: the same bits for the same inputs, run after run. */
-static void tree_reduce(run *r, size_t len)
+/* P blocks of len values, block s from rank s, combined into block 0 over
+ * a fixed binary tree of the ranks: at level k, block s (s a multiple of
+ * 2^(k+1)) takes in block s + 2^k, the lower rank on the left.  Headers
+ * (len HDR) combine as: status the lowest failing rank's, sum of squares
+ * a sum, cancel an OR; values (hdr false) as sums.  The same bits for the
+ * same inputs on every rank, run after run. */
+static void tree_combine(double *b, size_t len, int P, bool hdr)
 {
-    double *v = r->v, *t = r->tmp;
-    for (int step = 1; step < r->size; step *= 2) {
-        if (r->rank % (2 * step) != 0) {
-            MPI_Send(v, (int)len, MPI_DOUBLE, r->rank - step, 0, r->comm);
-            return; /* this rank's part is handed on */
+    for (int step = 1; step < P; step *= 2)
+        for (int s = 0; s + step < P; s += 2 * step) {
+            double *x = b + (size_t)s * len;
+            const double *y = b + (size_t)(s + step) * len;
+            if (!hdr) {
+                for (size_t i = 0; i < len; i++)
+                    x[i] += y[i];
+                continue;
+            }
+            if (x[0] == 0.0)
+                x[0] = y[0];
+            x[1] += y[1];
+            x[2] = x[2] != 0.0 || y[2] != 0.0 ? 1.0 : 0.0;
         }
-        if (r->rank + step >= r->size)
-            continue;
-        MPI_Recv(t, (int)len, MPI_DOUBLE, r->rank + step, 0, r->comm, MPI_STATUS_IGNORE);
-        if (v[0] == 0.0)
-            v[0] = t[0];
-        v[2] = v[2] != 0.0 || t[2] != 0.0 ? 1.0 : 0.0;
-        v[1] += t[1];
-        for (size_t i = HDR; i < len; i++)
-            v[i] += t[i];
-    }
+}
+
+/* Every rank's header r->v[0..HDR) gathered and combined: the global one,
+ * the same on every rank, in r->hdrs[0..HDR). */
+static const double *global_header(run *r)
+{
+    MPI_Allgather(r->v, HDR, MPI_DOUBLE, r->hdrs, HDR, MPI_DOUBLE, r->comm);
+    tree_combine(r->hdrs, HDR, r->size, true);
+    return r->hdrs;
 }
 
 /* ---- one epoch --------------------------------------------------------- */
@@ -275,6 +327,7 @@ static void partial(run *r, mlp2 *net, const mlp2_train_config *cfg, size_t r0, 
     const mlp2_status st = mlp2_loss_grad(net, r->ws, k, Xb, Yb, &L, g);
     if (st != MLP2_OK) {
         v[0] = (double)st;
+        memset(g, 0, r->np * sizeof(double)); /* sent all the same: defined bytes */
         return;
     }
     /* as parts of the global batch: sum of squares 2kL, gradient k/rows g */
@@ -284,29 +337,33 @@ static void partial(run *r, mlp2 *net, const mlp2_train_config *cfg, size_t r0, 
         g[i] *= s;
 }
 
-/* Rank 0: the batch loss and the optimizer step on the reduced gradient;
- * then everyone gets [status, loss, cancel, theta]. */
+/* The batch's global header and this rank's slice of the summed gradient
+ * (steps 5 of the list at the top); then the step, slice by slice, if the
+ * status is MLP2_OK and every slice's new values are finite.  The status,
+ * loss and cancel flag are the same on every rank. */
 static mlp2_status step(run *r, mlp2 *net, size_t rows, double *loss, bool *cancel)
 {
-    double *v = r->v;
-    if (r->rank == 0) {
-        mlp2_status st = (mlp2_status)(int)v[0];
-        const double L = 0.5 * v[1] / (double)rows; /* L = 1/(2 rows) ||A2 - Y||^2 */
-        if (st == MLP2_OK && !isfinite(L))
-            st = MLP2_ENONFINITE;
-        if (st == MLP2_OK)
-            st = mlp2_optim_step(r->opt, net, v + HDR);
-        v[0] = (double)st;
-        v[1] = L;
-        mlp2_get_params(net, v + HDR);
-    }
-    MPI_Bcast(v, (int)(HDR + r->np), MPI_DOUBLE, 0, r->comm);
-    const mlp2_status st = (mlp2_status)(int)v[0];
-    if (st == MLP2_OK && r->rank != 0)
-        mlp2_set_params(net, v + HDR); /* rank 0's bits: finite, it checked them */
-    *loss = v[1];
-    *cancel = v[2] != 0.0;
-    return st;
+    /* parts[s*len ...] = rank s's part of this rank's slice of the gradient */
+    MPI_Alltoallv(r->v + HDR, r->cnt, r->dsp, MPI_DOUBLE, r->parts, r->rcnt, r->rdsp, MPI_DOUBLE,
+                  r->comm);
+    const double *h = global_header(r);
+    const size_t len = r->s_hi - r->s_lo;
+    tree_combine(r->parts, len, r->size, false); /* this slice of sum_s g_s */
+    mlp2_status st = (mlp2_status)(int)h[0];
+    *loss = 0.5 * h[1] / (double)rows; /* L = 1/(2 rows) ||A2 - Y||^2 */
+    *cancel = h[2] != 0.0;
+    if (st == MLP2_OK && !isfinite(*loss))
+        st = MLP2_ENONFINITE;
+    if (st != MLP2_OK)
+        return st; /* the same on every rank: nobody steps */
+    int bad = mlp2__mpi_optim_check(r->opt, net, r->parts, r->s_lo, r->s_hi, r->ws) ? 0 : 1, any;
+    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, r->comm);
+    if (any)
+        return MLP2_ENONFINITE; /* no slice written anywhere */
+    mlp2__mpi_optim_write(r->opt, net, r->parts, r->s_lo, r->s_hi, r->ws);
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, mlp2__mpi_params(net), r->cnt, r->dsp,
+                   MPI_DOUBLE, r->comm);
+    return MLP2_OK;
 }
 
 typedef enum { EPOCH_DONE, EPOCH_CANCELLED, EPOCH_NONFINITE } epoch_end;
@@ -329,7 +386,6 @@ static epoch_end run_epoch(run *r, mlp2 *net, const mlp2_train_config *cfg, mlp2
     for (size_t r0 = 0; r0 < r->m; r0 += r->batch) {
         const size_t rows = r->m - r0 < r->batch ? r->m - r0 : r->batch;
         partial(r, net, cfg, r0, rows, m_local, X, Y);
-        tree_reduce(r, HDR + r->np);
         double L;
         bool cancel;
         if (step(r, net, rows, &L, &cancel) != MLP2_OK)
@@ -355,15 +411,11 @@ static mlp2_status validate(run *r, const mlp2 *net, size_t m_val_local, const d
         v[0] = (double)st;
         v[1] = 2.0 * (double)m_val_local * L;
     }
-    tree_reduce(r, HDR);
-    if (r->rank == 0) {
-        v[1] = 0.5 * v[1] / (double)r->m_val;
-        if (v[0] == 0.0 && !isfinite(v[1]))
-            v[0] = (double)MLP2_ENONFINITE;
-    }
-    MPI_Bcast(v, 2, MPI_DOUBLE, 0, r->comm);
-    *val_loss = v[1];
-    return (mlp2_status)(int)v[0];
+    const double *h = global_header(r);
+    *val_loss = 0.5 * h[1] / (double)r->m_val;
+    if (h[0] == 0.0 && !isfinite(*val_loss))
+        return MLP2_ENONFINITE;
+    return (mlp2_status)(int)h[0];
 }
 
 /* ---- the loop ---------------------------------------------------------- */
@@ -423,8 +475,7 @@ static mlp2_status train(run *r, mlp2 *net, const mlp2_train_config *cfg, size_t
         }
         if (cfg->lr_step > 0 && epoch % cfg->lr_step == 0 && lr * cfg->lr_gamma > 0.0) {
             lr *= cfg->lr_gamma;
-            if (r->opt)
-                mlp2_optim_set_lr(r->opt, lr);
+            mlp2_optim_set_lr(r->opt, lr);
         }
     }
     if (r->best)
@@ -449,6 +500,8 @@ mlp2_status mlp2_mpi_train(mlp2 *net, const mlp2_train_config *cfg, MPI_Comm com
     r.no = mlp2_n_out(net);
     r.np = mlp2_n_params(net);
     r.batch = cfg->batch_size < r.m ? cfg->batch_size : r.m;
+    r.s_lo = slice_lo(r.np, r.rank, r.size);
+    r.s_hi = slice_lo(r.np, r.rank + 1, r.size);
     /* 3. memory, on every rank or on none */
     if ((st = agree(&r, run_alloc(&r, net, cfg, m_local, m_val_local))) != MLP2_OK) {
         run_free(&r);

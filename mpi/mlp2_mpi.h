@@ -34,9 +34,13 @@ extern "C" {
  *    use on the concatenated data with cfg->seed, in global batches of
  *    cfg->batch_size rows.  A batch's gradient is the sum of the ranks'
  *    partial sums over their own rows of the batch, divided by the global
- *    batch size.  The partial sums are gathered on rank 0 and added in rank
- *    order; rank 0 takes the optimizer step and broadcasts the parameters,
- *    so every rank holds bit-identical parameters after every step.
+ *    batch size.  The parameter vector is cut into one contiguous slice
+ *    per rank.  Each rank receives every rank's part of its own slice of
+ *    the gradient, adds them in a fixed order (a pairwise tree in rank
+ *    order), takes the optimizer step of its slice once every rank has
+ *    found its slice's new values finite, and the slices are then gathered
+ *    on every rank.  So every rank holds bit-identical parameters after
+ *    every step.
  *  - Losses, validation, early stopping, the schedule, the callback's
  *    arguments and the report are global and identical on every rank.  The
  *    callback runs on every rank; training stops when it returns non-zero
@@ -58,9 +62,10 @@ extern "C" {
  * the call is not recoverable here: it goes to comm's MPI error handler
  * (MPI_ERRORS_ARE_FATAL by default aborts the job rather than hanging).
  *
- * Memory: per rank a workspace of min(batch, m_local) rows, the optimizer
- * state (rank 0), the global permutation (m_global indices), and on rank 0
- * a gather buffer of n_ranks x (n_params + 3) doubles.
+ * Memory: per rank a workspace of min(batch, m_local) rows, a whole
+ * optimizer state (of which the rank steps its slice), the global
+ * permutation (m_global indices), and about 2 n_params + 4 n_ranks
+ * doubles of buffers.
  *
  * @param[in] comm  an intra-communicator; its ranks define the order
  * @returns the same status on every rank: as mlp2_train; MLP2_EINVAL also

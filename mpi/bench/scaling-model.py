@@ -5,7 +5,10 @@ A data-parallel step on P ranks with b rows per rank (global batch P b):
 
     T(P) = b t_row + T_comm(P)
     T_ring(P) = 2 (P - 1) alpha + 2 (P - 1) / P * 8 n / beta     (ring allreduce)
-    T_tree(P) = 2 ceil(log2 P) (alpha + 8 n / beta)              (what libmlp2_mpi does:
+    T_slices(P) = T_ring(P) + 2 ceil(log2 P) alpha               (what libmlp2_mpi does:
+                  Alltoallv of the gradient's slices, Allgatherv of the parameters'
+                  slices, plus a small Allgather and Allreduce)
+    T_tree(P) = 2 ceil(log2 P) (alpha + 8 n / beta)              (libmlp2_mpi before 2026-11-30:
                                                                   binary-tree reduce, then broadcast)
 
 t_row: one thread's time per row of a training step (measured, below);
@@ -13,7 +16,7 @@ n: parameters (8 bytes each); alpha: per-message latency; beta: link bytes/s.
 Efficiency against one rank doing the same global batch:
     E = P b t_row / (P T(P)) = b t_row / (b t_row + T_comm)
 so E >= 0.8 exactly when b >= 4 T_comm / t_row.  Prints that b for each
-shape, rank count and link.  Usage: scaling-model.py [--tree]
+shape, rank count and link.  Usage: scaling-model.py [--ring | --tree]
 """
 import math
 import sys
@@ -32,12 +35,17 @@ def t_ring(p, n, beta, alpha):
     return 2 * (p - 1) * alpha + 2 * (p - 1) / p * 8 * n / beta
 
 
+def t_slices(p, n, beta, alpha):
+    return t_ring(p, n, beta, alpha) + 2 * math.ceil(math.log2(p)) * alpha
+
+
 def t_tree(p, n, beta, alpha):
     return 2 * math.ceil(math.log2(p)) * (alpha + 8 * n / beta)
 
 
 def main():
-    comm = t_tree if "--tree" in sys.argv[1:] else t_ring
+    args = sys.argv[1:]
+    comm = t_tree if "--tree" in args else t_ring if "--ring" in args else t_slices
     print("| shape | n_params | t_row | P | link | T_comm | rows per rank for E >= 80% |")
     print("|---|---:|---:|---:|---|---:|---:|")
     for name, n, t_row in SHAPES:

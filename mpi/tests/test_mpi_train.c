@@ -12,7 +12,8 @@
  *   - a callback that stops on one rank only stops every rank;
  *   - failures on one rank: NaN in its data, an allocator that always fails,
  *     a shape or configuration that differs, NULL data with rows: every rank
- *     returns the same status and keeps its model; a step that overflows:
+ *     returns the same status and keeps its model; a step that overflows
+ *     (everywhere, or in the last rank's slice of the parameters only):
  *     every rank returns MLP2_ENONFINITE with the same finite parameters.
  * Exit status: 0 when every check passed on this rank, 1 otherwise (mpirun
  * then fails).
@@ -301,6 +302,38 @@ int main(int argc, char **argv)
     params(net, th);
     for (size_t i = 0; i < mlp2_n_params(net); i++)
         CHECK(isfinite(th[i]));
+    CHECK(same_everywhere(th, mlp2_n_params(net)));
+    mlp2_free(net);
+
+    /* an overflow in the last rank's slice of the parameters only (each
+     * rank steps its slice): hidden unit NH-1 is off (its weights in 0, its
+     * bias -1e4, so its activation is 0 or nearly) and its weight to the
+     * last output is 1e308.  SGD with lr 1 and weight decay 3 makes every
+     * parameter -2 theta - grad: finite everywhere but there, where
+     * 3 theta overflows.  Every rank must refuse the first step: status
+     * ENONFINITE, rank 0's parameters as they started, on every rank. */
+    mlp2_train_config wd = mlp2_train_defaults_for(MLP2_OPTIM_SGD);
+    wd.optim.lr = 1.0;
+    wd.optim.weight_decay = 3.0;
+    wd.batch_size = 16;
+    double start[256];
+    for (int pass = 0; pass < 2; pass++) { /* 0: the reference start; 1: this rank's net */
+        net = start_net(pass == 0 ? 0 : rank);
+        params(net, th);
+        for (size_t i = 0; i < NI; i++)
+            th[i * NH + NH - 1] = 0.0;                 /* W1[i][NH-1] */
+        th[NI * NH + NH - 1] = -1e4;                   /* b1[NH-1] */
+        th[NI * NH + NH + (NH - 1) * NO + NO - 1] = 1e308; /* W2[NH-1][NO-1] */
+        CHECK(mlp2_set_params(net, th) == MLP2_OK);
+        if (pass == 0) {
+            memcpy(start, th, sizeof start);
+            mlp2_free(net);
+        }
+    }
+    CHECK(mpi_train(net, &wd, false, &rep) == MLP2_ENONFINITE);
+    CHECK(rep.reason == MLP2_STOP_NONFINITE && rep.epochs_run == 0);
+    params(net, th);
+    CHECK(memcmp(th, start, mlp2_n_params(net) * sizeof(double)) == 0);
     CHECK(same_everywhere(th, mlp2_n_params(net)));
     mlp2_free(net);
 
