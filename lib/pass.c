@@ -150,24 +150,42 @@ static bool use_small(const mlp2 *net, size_t rows, mlp2_path path)
  * element-wise pass; for 65536 rows of 64-256-1 that is 268 MB, so each
  * pass runs at memory speed (the step took 4.4 us a row at m = 65536
  * against 2.6 at 1024; 10-32-1 312 ns against 115).  So a chunk is worked
- * through in blocks of at most MLP2_BLOCK_ROWS rows, the gradient summed
- * block by block (beta 1 after the first), as the chunks are.  The price
- * is one more read and write of the gradient per block, small next to a
- * block's products (784-512-10: 6.4 MB against about 0.8 GFLOP).  The
- * blocks depend on the chunk's rows only, so shards and threads see the
- * same ones whatever their number; up to MLP2_BLOCK_ROWS rows nothing
- * changes. */
-#define MLP2_BLOCK_ROWS 1024
+ * through in blocks, the gradient summed block by block (beta 1 after the
+ * first), as the chunks are.  A block's scratch is kept to about
+ * BLOCK_BYTES, the size of a core's L2 on the machines measured (1 MiB),
+ * in multiples of 32 rows and at most BLOCK_MAX rows.  When not even
+ * BLOCK_MIN rows fit, the scratch cannot stay in L2 anyway, and blocks of
+ * BLOCK_MAX rows keep the gradient's products long in K (every block reads
+ * and writes the gradient once more).  Measured, one thread, step ns/row
+ * at m = 1024 and 65536, old and new library alternated twice (a small
+ * harness timing mlp2_sgd_step, best of 7): 64-256-1 1984-2021 and
+ * 2124-2149 with blocks of 1024 rows, 1720-1742 and 1786-1860 with 256;
+ * 100-128-3 1368-1405 and 1540-1589 with 1024, 1186-1264 and 1392-1483
+ * with 512; 784-512-10 (whose rows never fit) the same within noise from
+ * 256 to 1024 rows, 4% slower at 128.  The blocks depend on the shape and
+ * the chunk's rows only, so shards and threads see the same ones whatever
+ * their number. */
+#define BLOCK_BYTES ((size_t)1 << 20)
+#define BLOCK_MIN 128
+#define BLOCK_MAX 1024
+
+static size_t block_rows(const mlp2 *net)
+{
+    const size_t row_bytes = sizeof(double) * (2 * net->n_hidden + net->n_out);
+    size_t b = BLOCK_BYTES / row_bytes;
+    b -= b % 32;
+    return b < BLOCK_MIN || b > BLOCK_MAX ? BLOCK_MAX : b;
+}
 
 double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X,
                             const double *Y, double inv_m, double beta, double *grad, mlp2_path path)
 {
     if (use_small(net, rows, path))
         return small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
-    const size_t ni = net->n_in, no = net->n_out;
+    const size_t ni = net->n_in, no = net->n_out, B = block_rows(net);
     double sse = 0.0;
-    for (size_t r0 = 0; r0 < rows; r0 += MLP2_BLOCK_ROWS) {
-        const size_t n = rows - r0 < MLP2_BLOCK_ROWS ? rows - r0 : MLP2_BLOCK_ROWS;
+    for (size_t r0 = 0; r0 < rows; r0 += B) {
+        const size_t n = rows - r0 < B ? rows - r0 : B;
         mlp2__forward(net, ws, n, X + r0 * ni, ws->A2);
         /* A2 = head(Z2 + b2);  sse += the loss terms (linear: ||A2 - Y||^2);
          * delta2 = (A2 - Y)/m, in place */
@@ -231,9 +249,9 @@ void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const
         small_chunk(net, ws, rows, X, NULL, 0.0, 0.0, NULL, A2);
         return;
     }
-    const size_t ni = net->n_in, no = net->n_out;
-    for (size_t r0 = 0; r0 < rows; r0 += MLP2_BLOCK_ROWS) { /* blocks: as above */
-        const size_t n = rows - r0 < MLP2_BLOCK_ROWS ? rows - r0 : MLP2_BLOCK_ROWS;
+    const size_t ni = net->n_in, no = net->n_out, B = block_rows(net);
+    for (size_t r0 = 0; r0 < rows; r0 += B) { /* blocks: as above */
+        const size_t n = rows - r0 < B ? rows - r0 : B;
         mlp2__forward(net, ws, n, X + r0 * ni, A2 + r0 * no);
         /* A2 = head(Z2 + b2), in place */
         mlp2__head_out(net->head, n, no, A2 + r0 * no, b2(net));

@@ -150,13 +150,13 @@ static void test_chunked_equals_one_pass(void **state)
     free(X), free(Y), free(P1), free(P2), free(g1), free(g2), free(t1), free(t2);
 }
 
-/* A chunk of more than 1024 rows (the BLAS path's block, pass.c) is worked
- * through in blocks: predictions, loss and gradient of 2500 rows in one
- * chunk (blocks of 1024, 1024 and 452) against the rows one at a time. */
-static void test_blocks_equal_per_row(void **state)
+/* A chunk of more rows than the BLAS path's block (pass.c, block_rows) is
+ * worked through in blocks: predictions, loss and gradient of one chunk
+ * against the rows one at a time.  5-9-3, 2500 rows: blocks of 1024,
+ * 1024 and 452 rows; 4-200-2 (402 doubles of scratch a row), 700 rows:
+ * blocks of 320, 320 and 60. */
+static void blocks_equal_per_row(size_t ni, size_t nh, size_t no, size_t m)
 {
-    (void)state;
-    const size_t ni = 5, nh = 9, no = 3, m = 2500;
     tu_rng r = tu_seed(500);
     mlp2 *net;
     assert_int_equal(mlp2_create(&net, ni, nh, no, 13), MLP2_OK);
@@ -186,6 +186,13 @@ static void test_blocks_equal_per_row(void **state)
     mlp2_workspace_free(ws);
     mlp2_free(net);
     free(X), free(Y), free(P), free(Pi), free(g), free(gi), free(mean);
+}
+
+static void test_blocks_equal_per_row(void **state)
+{
+    (void)state;
+    blocks_equal_per_row(5, 9, 3, 2500);
+    blocks_equal_per_row(4, 200, 2, 700);
 }
 
 /* Predict against a plain per-row loop written here with libm's exp. */
