@@ -120,6 +120,62 @@ void mlp2__delta1(size_t n, double *restrict D1, const double *restrict A1)
         D1[i] = D1[i] * (A1[i] * (1.0 - A1[i])); /* delta1 = (delta2 W2^T) .* A1 .* (1 - A1) */
 }
 
+/* The seed's network with one output (sigmoid hidden units, a linear
+ * output, MSE), after Z1 = X W1: each row's hidden units go through every
+ * element-wise step and the output layer's products in one pass while they
+ * sit in L1, instead of five passes over the block and three skinny
+ * products (A1 w2, A1^T delta2, delta2 w2^T, each with one column).  First
+ * A1 = sigmoid(Z1 + b1) over the block (mlp2__bias_sigmoid: its long
+ * vector loop overlaps the rows' exp chains, which a per-row sigmoid
+ * fused with the rest did not: 10-32-1 step 110 ns a row against 87),
+ * then per row:
+ *     r = (b2 + a1 . w2) - y; sse += r^2     A2 - Y, with A2 = A1 W2 + b2
+ *     d2 = r / m                             delta2 = (A2 - Y) / m
+ *     gb2 += d2; gw2 += d2 a1                delta2^T 1, A1^T delta2
+ *     d1 = (d2 w2) .* a1 .* (1 - a1)         delta1 = delta2 W2^T .* A1 .* (1 - A1)
+ *     gb1 += d1                              delta1^T 1
+ * d2 and d1 go to D2 and D1 (where the unfused path leaves them), for the
+ * caller's gW1 = X^T delta1.  The sums over rows go in row order; a1 . w2
+ * is summed in vector lanes, so its order follows the instruction set
+ * (like the loss sum), the same bits run after run. */
+MLP2_CLONES
+double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *restrict A1, const double *restrict b1,
+                                  const double *restrict w2, double b2, const double *restrict y,
+                                  double inv_m, double beta, double *restrict D2, double *restrict D1,
+                                  double *restrict gb1, double *restrict gw2, double *restrict gb2)
+{
+    if (beta == 0.0) {
+        memset(gb1, 0, nh * sizeof *gb1);
+        memset(gw2, 0, nh * sizeof *gw2);
+        *gb2 = 0.0;
+    }
+    double sse = 0.0, sb2 = *gb2;
+    /* A1 = sigmoid(Z1 + b1), in place */
+    mlp2__bias_sigmoid(rows, nh, A1, b1);
+    for (size_t i = 0; i < rows; i++) {
+        const double *restrict a = A1 + i * nh;
+        double *restrict d = D1 + i * nh;
+        double dot = 0.0;
+#pragma omp simd reduction(+ : dot)
+        for (size_t j = 0; j < nh; j++)
+            dot += a[j] * w2[j];
+        const double r = (b2 + dot) - y[i]; /* A2 - Y */
+        sse += r * r;
+        const double d2 = r * inv_m; /* delta2 = (A2 - Y) / m */
+        D2[i] = d2;
+        sb2 += d2;
+        for (size_t j = 0; j < nh; j++) {
+            const double s = a[j];
+            gw2[j] += d2 * s;                             /* gW2 += a1^T delta2 */
+            const double d1 = (d2 * w2[j]) * (s * (1.0 - s)); /* delta1 */
+            d[j] = d1;
+            gb1[j] += d1; /* gb1 += delta1 */
+        }
+    }
+    *gb2 = sb2;
+    return sse;
+}
+
 /*
  * Kernels of the small-shape path (pass.c), which holds a tile of rows
  * transposed: one row per unit, one column per sample.  The bias is then one

@@ -158,8 +158,9 @@ static bool use_small(const mlp2 *net, size_t rows, mlp2_path path)
  * BLOCK_MAX rows keep the gradient's products long in K (every block reads
  * and writes the gradient once more).  Measured, one thread, step ns/row
  * at m = 1024 and 65536, old and new library alternated twice (a small
- * harness timing mlp2_sgd_step, best of 7): 64-256-1 1984-2021 and
- * 2124-2149 with blocks of 1024 rows, 1720-1742 and 1786-1860 with 256;
+ * harness timing mlp2_sgd_step, best of 7): 64-256-1 1929-2021 and
+ * 2011-2149 with blocks of 1024 rows, 1646-1662 and 1787-1794 with its
+ * 224 (1720-1742 and 1786-1860 with 256);
  * 100-128-3 1368-1405 and 1540-1589 with 1024, 1186-1264 and 1392-1483
  * with 512; 784-512-10 (whose rows never fit) the same within noise from
  * 256 to 1024 rows, 4% slower at 128.  The blocks depend on the shape and
@@ -182,10 +183,30 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
 {
     if (use_small(net, rows, path))
         return small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
-    const size_t ni = net->n_in, no = net->n_out, B = block_rows(net);
+    const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out, B = block_rows(net);
+    const bool fused = grad && no == 1 && net->hidden == MLP2_HIDDEN_SIGMOID && net->head == MLP2_HEAD_LINEAR;
     double sse = 0.0;
     for (size_t r0 = 0; r0 < rows; r0 += B) {
         const size_t n = rows - r0 < B ? rows - r0 : B;
+        if (fused) {
+            /* The seed's network with one output: after Z1 = X W1, one
+             * kernel does the element-wise work and the three one-column
+             * products row by row (kernels.c), then gW1 = X^T delta1.
+             * Measured (mlp2-bench --ops step, one thread, alternated with
+             * the unfused library): 10-32-1 step 95-108 -> 81-98 ns a row
+             * at m = 64-65536; 64-256-1 at m = 1024, with the blocks above,
+             * 1646-1662 -> 1620-1654 ns, and the same within noise at 64. */
+            const double b = r0 == 0 ? beta : 1.0;
+            /* Z1 = X W1 */
+            mlp2__gemm(false, false, n, nh, ni, 1.0, X + r0 * ni, ni, W1(net), nh, 0.0, ws->A1, nh);
+            /* A1 = sigmoid(Z1 + b1); A2 - Y, delta2, gW2, gb2, delta1, gb1 row by row (kernels.c) */
+            sse += mlp2__sigmoid_linear1_tail(n, nh, ws->A1, b1(net), W2(net), b2(net)[0], Y + r0, inv_m,
+                                              b, ws->A2, ws->D1, grad + mlp2__off_b1(net),
+                                              grad + mlp2__off_W2(net), grad + mlp2__off_b2(net));
+            /* gW1 = X^T delta1 */
+            mlp2__gemm(true, false, ni, nh, n, 1.0, X + r0 * ni, ni, ws->D1, nh, b, grad, nh);
+            continue;
+        }
         mlp2__forward(net, ws, n, X + r0 * ni, ws->A2);
         /* A2 = head(Z2 + b2);  sse += the loss terms (linear: ||A2 - Y||^2);
          * delta2 = (A2 - Y)/m, in place */

@@ -154,7 +154,9 @@ static void test_chunked_equals_one_pass(void **state)
  * worked through in blocks: predictions, loss and gradient of one chunk
  * against the rows one at a time.  5-9-3, 2500 rows: blocks of 1024,
  * 1024 and 452 rows; 4-200-2 (402 doubles of scratch a row), 700 rows:
- * blocks of 320, 320 and 60. */
+ * blocks of 320, 320 and 60; 3-13-1 and 6-40-1 (one output: the fused
+ * tail of kernels.c, 13 units leaving a vector remainder), 2100 rows:
+ * blocks of 1024, 1024 and 52. */
 static void blocks_equal_per_row(size_t ni, size_t nh, size_t no, size_t m)
 {
     tu_rng r = tu_seed(500);
@@ -193,6 +195,8 @@ static void test_blocks_equal_per_row(void **state)
     (void)state;
     blocks_equal_per_row(5, 9, 3, 2500);
     blocks_equal_per_row(4, 200, 2, 700);
+    blocks_equal_per_row(3, 13, 1, 2100);
+    blocks_equal_per_row(6, 40, 1, 2100);
 }
 
 /* Predict against a plain per-row loop written here with libm's exp. */

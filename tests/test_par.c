@@ -59,6 +59,9 @@ static void problem_free(problem *p)
 
 /* BLAS path: chunks of 1200 (4 shards of about 300 rows) and 800 (2) */
 static void blas_problem(problem *p) { problem_make(p, 64, 40, 3, 2000, 1200, 11); }
+/* the BLAS path's fused tail (one output, sigmoid, linear: kernels.c's
+ * mlp2__sigmoid_linear1_tail): chunks of 1400 rows, 2 shards each */
+static void fused_problem(problem *p) { problem_make(p, 20, 30, 1, 4200, 1400, 14); }
 /* small path: chunks of 20000 rows (3 shards) and 16000 (2) */
 static void small_problem(problem *p) { problem_make(p, 2, 3, 1, 36000, 20000, 12); }
 
@@ -109,6 +112,15 @@ static void test_loss_grad_predict_blas(void **state)
     (void)state;
     problem p;
     blas_problem(&p);
+    check_loss_grad_predict(&p);
+    problem_free(&p);
+}
+
+static void test_loss_grad_predict_fused(void **state)
+{
+    (void)state;
+    problem p;
+    fused_problem(&p);
     check_loss_grad_predict(&p);
     problem_free(&p);
 }
@@ -549,6 +561,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_loss_grad_predict_blas),
+        cmocka_unit_test(test_loss_grad_predict_fused),
         cmocka_unit_test(test_loss_grad_predict_small),
         cmocka_unit_test(test_steps),
         cmocka_unit_test(test_sgd_one_chunk),
