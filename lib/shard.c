@@ -67,10 +67,18 @@ static size_t shard_rows(const mlp2 *net)
     return r < 64.0 ? 64 : (size_t)r;
 }
 
+/* As many shards as rows / shard_rows allows, at most MLP2_MAX_SHARDS,
+ * rounded down to a power of two: the shards are equal (to a row), so 2,
+ * 4, 8 and 16 threads get equal shares of them.  (5 shards, as 64-256-1 at
+ * m = 1024 had before, left one of 2 threads 3 shards, the other 2: step
+ * 1.37-1.38x faster with 2 threads than with 1.) */
 size_t mlp2__shard_count(const mlp2 *net, size_t rows)
 {
     const size_t s = rows / shard_rows(net);
-    return s < 1 ? 1 : s > MLP2_MAX_SHARDS ? MLP2_MAX_SHARDS : s;
+    size_t p = 1;
+    while (p < MLP2_MAX_SHARDS && 2 * p <= s)
+        p *= 2;
+    return p;
 }
 
 /* First row of shard s of S over rows (shard_start(rows, S, S) == rows);

@@ -556,6 +556,25 @@ static void test_pool_size(void **state)
     problem_free(&p);
 }
 
+/* Shard counts are powers of two up to 16, never fewer for more rows, so
+ * that 2, 4, 8 and 16 threads share a chunk's shards equally. */
+static void test_shard_counts(void **state)
+{
+    (void)state;
+    mlp2 *net;
+    assert_int_equal(mlp2_create(&net, 64, 256, 1, 3), MLP2_OK);
+    size_t last = 1, seen = 0;
+    for (size_t rows = 1; rows <= 20000; rows += 7) {
+        const size_t s = mlp2__shard_count(net, rows);
+        assert_true(s >= 1 && s <= 16 && (s & (s - 1)) == 0);
+        assert_true(s >= last);
+        seen |= s;
+        last = s;
+    }
+    assert_int_equal(seen, 1 | 2 | 4 | 8 | 16); /* every count is reached */
+    mlp2_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_two_callers),
         cmocka_unit_test(test_oom_create_mt),
         cmocka_unit_test(test_pool_size),
+        cmocka_unit_test(test_shard_counts),
         cmocka_unit_test(test_optim_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
