@@ -178,6 +178,16 @@ static size_t block_rows(const mlp2 *net)
     return b < BLOCK_MIN || b > BLOCK_MAX ? BLOCK_MAX : b;
 }
 
+/* A chunk of rows is cut into nb = ceil(rows / block_rows) blocks of equal
+ * size (to a row): block k starts at row block_start(rows, nb, k).  Equal,
+ * rather than full blocks and a remainder: a shard of 256 rows of 64-256-1
+ * would otherwise run a block of 224 rows and one of 32, whose products
+ * are too short to pay.  rows <= INT_MAX, so the product fits. */
+static size_t block_start(size_t rows, size_t nb, size_t k)
+{
+    return rows * k / nb;
+}
+
 double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X,
                             const double *Y, double inv_m, double beta, double *grad, mlp2_path path)
 {
@@ -186,8 +196,9 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
     const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out, B = block_rows(net);
     const bool fused = grad && no == 1 && net->hidden == MLP2_HIDDEN_SIGMOID && net->head == MLP2_HEAD_LINEAR;
     double sse = 0.0;
-    for (size_t r0 = 0; r0 < rows; r0 += B) {
-        const size_t n = rows - r0 < B ? rows - r0 : B;
+    const size_t nb = (rows + B - 1) / B;
+    for (size_t k = 0; k < nb; k++) {
+        const size_t r0 = block_start(rows, nb, k), n = block_start(rows, nb, k + 1) - r0;
         if (fused) {
             /* The seed's network with one output: after Z1 = X W1, one
              * kernel does the element-wise work and the three one-column
@@ -196,7 +207,7 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
              * the unfused library): 10-32-1 step 95-108 -> 81-98 ns a row
              * at m = 64-65536; 64-256-1 at m = 1024, with the blocks above,
              * 1646-1662 -> 1620-1654 ns, and the same within noise at 64. */
-            const double b = r0 == 0 ? beta : 1.0;
+            const double b = k == 0 ? beta : 1.0;
             /* Z1 = X W1 */
             mlp2__gemm(false, false, n, nh, ni, 1.0, X + r0 * ni, ni, W1(net), nh, 0.0, ws->A1, nh);
             /* A1 = sigmoid(Z1 + b1); A2 - Y, delta2, gW2, gb2, delta1, gb1 row by row (kernels.c) */
@@ -212,7 +223,7 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
          * delta2 = (A2 - Y)/m, in place */
         sse += mlp2__head_delta(net->head, n, no, ws->A2, b2(net), Y + r0 * no, inv_m);
         if (grad)
-            backward(net, ws, n, X + r0 * ni, r0 == 0 ? beta : 1.0, grad);
+            backward(net, ws, n, X + r0 * ni, k == 0 ? beta : 1.0, grad);
     }
     return sse;
 }
@@ -271,8 +282,9 @@ void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const
         return;
     }
     const size_t ni = net->n_in, no = net->n_out, B = block_rows(net);
-    for (size_t r0 = 0; r0 < rows; r0 += B) { /* blocks: as above */
-        const size_t n = rows - r0 < B ? rows - r0 : B;
+    const size_t nb = (rows + B - 1) / B;
+    for (size_t k = 0; k < nb; k++) { /* blocks: as above */
+        const size_t r0 = block_start(rows, nb, k), n = block_start(rows, nb, k + 1) - r0;
         mlp2__forward(net, ws, n, X + r0 * ni, A2 + r0 * no);
         /* A2 = head(Z2 + b2), in place */
         mlp2__head_out(net->head, n, no, A2 + r0 * no, b2(net));

@@ -152,11 +152,11 @@ static void test_chunked_equals_one_pass(void **state)
 
 /* A chunk of more rows than the BLAS path's block (pass.c, block_rows) is
  * worked through in blocks: predictions, loss and gradient of one chunk
- * against the rows one at a time.  5-9-3, 2500 rows: blocks of 1024,
- * 1024 and 452 rows; 4-200-2 (402 doubles of scratch a row), 700 rows:
- * blocks of 320, 320 and 60; 3-13-1 and 6-40-1 (one output: the fused
- * tail of kernels.c, 13 units leaving a vector remainder), 2100 rows:
- * blocks of 1024, 1024 and 52. */
+ * against the rows one at a time.  5-9-3, 2500 rows: three blocks of
+ * 833-834 rows (of at most 1024); 4-200-2 (402 doubles of scratch a row,
+ * blocks of at most 320), 700 rows: three of 233-234; 3-13-1 and 6-40-1
+ * (one output: the fused tail of kernels.c, 13 units leaving a vector
+ * remainder), 2100 rows: three of 700. */
 static void blocks_equal_per_row(size_t ni, size_t nh, size_t no, size_t m)
 {
     tu_rng r = tu_seed(500);
