@@ -304,7 +304,8 @@ void mlp2__delta1(size_t n, double *D1, const double *A1);
 /* The seed's network with one output, from Z1 = X W1 (rows x nh, made A1
  * in place) to delta2 (D2, rows) and delta1 (D1, rows x nh), row by row
  * (kernels.c); returns sum (A2 - Y)^2 and sums gb1, gW2 (w2's gradient,
- * nh) and gb2 (beta 0 starts them, 1 adds). */
+ * nh) and gb2 (beta 0 starts them, 1 adds).  D1 NULL: the loss alone
+ * (D2, the gradient and beta unused), the same bits as with them. */
 double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *A1, const double *b1,
                                   const double *w2, double b2, const double *y, double inv_m,
                                   double beta, double *D2, double *D1, double *gb1, double *gw2,

@@ -138,12 +138,34 @@ void mlp2__delta1(size_t n, double *restrict D1, const double *restrict A1)
  * caller's gW1 = X^T delta1.  The sums over rows go in row order; a1 . w2
  * is summed in vector lanes, so its order follows the instruction set
  * (like the loss sum), the same bits run after run. */
+/* One row's output error: (b2 + a1 . w2) - y, the dot summed in vector
+ * lanes.  Shared by the loss-only and the gradient cases of the kernel
+ * below, so that their losses are the same bits. */
+static inline double row_residual(size_t nh, const double *restrict a, const double *restrict w2,
+                                  double b2, double y)
+{
+    double dot = 0.0;
+#pragma omp simd reduction(+ : dot)
+    for (size_t j = 0; j < nh; j++)
+        dot += a[j] * w2[j];
+    return (b2 + dot) - y; /* A2 - Y, with A2 = A1 W2 + b2 */
+}
+
 MLP2_CLONES
 double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *restrict A1, const double *restrict b1,
                                   const double *restrict w2, double b2, const double *restrict y,
                                   double inv_m, double beta, double *restrict D2, double *restrict D1,
                                   double *restrict gb1, double *restrict gw2, double *restrict gb2)
 {
+    if (!D1) { /* the loss alone: the same residuals, no gradient */
+        mlp2__bias_sigmoid(rows, nh, A1, b1);
+        double sse = 0.0;
+        for (size_t i = 0; i < rows; i++) {
+            const double r = row_residual(nh, A1 + i * nh, w2, b2, y[i]);
+            sse += r * r;
+        }
+        return sse;
+    }
     if (beta == 0.0) {
         memset(gb1, 0, nh * sizeof *gb1);
         memset(gw2, 0, nh * sizeof *gw2);
@@ -155,11 +177,7 @@ double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *restrict A1, c
     for (size_t i = 0; i < rows; i++) {
         const double *restrict a = A1 + i * nh;
         double *restrict d = D1 + i * nh;
-        double dot = 0.0;
-#pragma omp simd reduction(+ : dot)
-        for (size_t j = 0; j < nh; j++)
-            dot += a[j] * w2[j];
-        const double r = (b2 + dot) - y[i]; /* A2 - Y */
+        const double r = row_residual(nh, a, w2, b2, y[i]); /* A2 - Y */
         sse += r * r;
         const double d2 = r * inv_m; /* delta2 = (A2 - Y) / m */
         D2[i] = d2;

@@ -194,7 +194,8 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
     if (use_small(net, rows, path))
         return small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
     const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out, B = block_rows(net);
-    const bool fused = grad && no == 1 && net->hidden == MLP2_HIDDEN_SIGMOID && net->head == MLP2_HEAD_LINEAR;
+    /* with or without grad, so that the loss is the same bits either way */
+    const bool fused = no == 1 && net->hidden == MLP2_HIDDEN_SIGMOID && net->head == MLP2_HEAD_LINEAR;
     double sse = 0.0;
     const size_t nb = (rows + B - 1) / B;
     for (size_t k = 0; k < nb; k++) {
@@ -210,6 +211,11 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
             const double b = k == 0 ? beta : 1.0;
             /* Z1 = X W1 */
             mlp2__gemm(false, false, n, nh, ni, 1.0, X + r0 * ni, ni, W1(net), nh, 0.0, ws->A1, nh);
+            if (!grad) { /* A1 = sigmoid(Z1 + b1); the loss terms (A2 - Y)^2 alone */
+                sse += mlp2__sigmoid_linear1_tail(n, nh, ws->A1, b1(net), W2(net), b2(net)[0], Y + r0,
+                                                  inv_m, b, NULL, NULL, NULL, NULL, NULL);
+                continue;
+            }
             /* A1 = sigmoid(Z1 + b1); A2 - Y, delta2, gW2, gb2, delta1, gb1 row by row (kernels.c) */
             sse += mlp2__sigmoid_linear1_tail(n, nh, ws->A1, b1(net), W2(net), b2(net)[0], Y + r0, inv_m,
                                               b, ws->A2, ws->D1, grad + mlp2__off_b1(net),

@@ -174,6 +174,9 @@ static void blocks_equal_per_row(size_t ni, size_t nh, size_t no, size_t m)
     double L, Li, Lsum = 0.0;
     assert_int_equal(mlp2_predict(net, ws, m, X, P), MLP2_OK);
     assert_int_equal(mlp2_loss_grad(net, ws, m, X, Y, &L, g), MLP2_OK);
+    double L2; /* the loss alone: the same bits as with the gradient */
+    assert_int_equal(mlp2_loss_grad(net, ws, m, X, Y, &L2, NULL), MLP2_OK);
+    assert_memory_equal(&L, &L2, sizeof L);
     for (size_t i = 0; i < m; i++) {
         assert_int_equal(mlp2_predict(net, ws, 1, X + i * ni, Pi + i * no), MLP2_OK);
         assert_int_equal(mlp2_loss_grad(net, ws, 1, X + i * ni, Y + i * no, &Li, gi), MLP2_OK);
