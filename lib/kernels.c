@@ -120,6 +120,19 @@ void mlp2__delta1(size_t n, double *restrict D1, const double *restrict A1)
         D1[i] = D1[i] * (A1[i] * (1.0 - A1[i])); /* delta1 = (delta2 W2^T) .* A1 .* (1 - A1) */
 }
 
+/* One row's output error: (b2 + a1 . w2) - y, the dot summed in vector
+ * lanes.  Shared by the loss-only and the gradient cases of the kernel
+ * below, so that their losses are the same bits. */
+static inline double row_residual(size_t nh, const double *restrict a, const double *restrict w2,
+                                  double b2, double y)
+{
+    double dot = 0.0;
+#pragma omp simd reduction(+ : dot)
+    for (size_t j = 0; j < nh; j++)
+        dot += a[j] * w2[j];
+    return (b2 + dot) - y; /* A2 - Y, with A2 = A1 W2 + b2 */
+}
+
 /* The seed's network with one output (sigmoid hidden units, a linear
  * output, MSE), after Z1 = X W1: each row's hidden units go through every
  * element-wise step and the output layer's products in one pass while they
@@ -137,20 +150,8 @@ void mlp2__delta1(size_t n, double *restrict D1, const double *restrict A1)
  * d2 and d1 go to D2 and D1 (where the unfused path leaves them), for the
  * caller's gW1 = X^T delta1.  The sums over rows go in row order; a1 . w2
  * is summed in vector lanes, so its order follows the instruction set
- * (like the loss sum), the same bits run after run. */
-/* One row's output error: (b2 + a1 . w2) - y, the dot summed in vector
- * lanes.  Shared by the loss-only and the gradient cases of the kernel
- * below, so that their losses are the same bits. */
-static inline double row_residual(size_t nh, const double *restrict a, const double *restrict w2,
-                                  double b2, double y)
-{
-    double dot = 0.0;
-#pragma omp simd reduction(+ : dot)
-    for (size_t j = 0; j < nh; j++)
-        dot += a[j] * w2[j];
-    return (b2 + dot) - y; /* A2 - Y, with A2 = A1 W2 + b2 */
-}
-
+ * (like the loss sum), the same bits run after run.  D1 NULL: the loss
+ * alone, through the same row_residual. */
 MLP2_CLONES
 double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *restrict A1, const double *restrict b1,
                                   const double *restrict w2, double b2, const double *restrict y,
