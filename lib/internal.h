@@ -36,6 +36,13 @@ static inline bool mlp2__add(size_t a, size_t b, size_t *r)
     *r = a + b;
     return true;
 }
+/* First row of part k when n rows are cut into `parts` equal parts (to a
+ * row; part `parts` starts at n): the shards of shard.c, the blocks of
+ * pass.c.  n <= INT_MAX and k <= parts <= n there, so n k fits. */
+static inline size_t mlp2__part_start(size_t n, size_t parts, size_t k)
+{
+    return n * k / parts;
+}
 
 /* ---- rng.c: xoshiro256** seeded through splitmix64 --------------------- */
 typedef struct mlp2_rng {

@@ -158,8 +158,9 @@ double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *restrict A1, c
                                   double inv_m, double beta, double *restrict D2, double *restrict D1,
                                   double *restrict gb1, double *restrict gw2, double *restrict gb2)
 {
+    /* A1 = sigmoid(Z1 + b1), in place */
+    mlp2__bias_sigmoid(rows, nh, A1, b1);
     if (!D1) { /* the loss alone: the same residuals, no gradient */
-        mlp2__bias_sigmoid(rows, nh, A1, b1);
         double sse = 0.0;
         for (size_t i = 0; i < rows; i++) {
             const double r = row_residual(nh, A1 + i * nh, w2, b2, y[i]);
@@ -173,8 +174,6 @@ double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *restrict A1, c
         *gb2 = 0.0;
     }
     double sse = 0.0, sb2 = *gb2;
-    /* A1 = sigmoid(Z1 + b1), in place */
-    mlp2__bias_sigmoid(rows, nh, A1, b1);
     for (size_t i = 0; i < rows; i++) {
         const double *restrict a = A1 + i * nh;
         double *restrict d = D1 + i * nh;

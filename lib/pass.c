@@ -178,15 +178,10 @@ static size_t block_rows(const mlp2 *net)
     return b < BLOCK_MIN || b > BLOCK_MAX ? BLOCK_MAX : b;
 }
 
-/* A chunk of rows is cut into nb = ceil(rows / block_rows) blocks of equal
- * size (to a row): block k starts at row block_start(rows, nb, k).  Equal,
- * rather than full blocks and a remainder: a shard of 256 rows of 64-256-1
- * would otherwise run a block of 224 rows and one of 32, whose products
- * are too short to pay.  rows <= INT_MAX, so the product fits. */
-static size_t block_start(size_t rows, size_t nb, size_t k)
-{
-    return rows * k / nb;
-}
+/* A chunk of rows is cut into nb = ceil(rows / block_rows) equal blocks
+ * (mlp2__part_start), rather than full blocks and a remainder: a shard of
+ * 256 rows of 64-256-1 would otherwise run a block of 224 rows and one of
+ * 32, whose products are too short to pay. */
 
 double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X,
                             const double *Y, double inv_m, double beta, double *grad, mlp2_path path)
@@ -199,7 +194,7 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
     double sse = 0.0;
     const size_t nb = (rows + B - 1) / B;
     for (size_t k = 0; k < nb; k++) {
-        const size_t r0 = block_start(rows, nb, k), n = block_start(rows, nb, k + 1) - r0;
+        const size_t r0 = mlp2__part_start(rows, nb, k), n = mlp2__part_start(rows, nb, k + 1) - r0;
         if (fused) {
             /* The seed's network with one output: after Z1 = X W1, one
              * kernel does the element-wise work and the three one-column
@@ -211,17 +206,14 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
             const double b = k == 0 ? beta : 1.0;
             /* Z1 = X W1 */
             mlp2__gemm(false, false, n, nh, ni, 1.0, X + r0 * ni, ni, W1(net), nh, 0.0, ws->A1, nh);
-            if (!grad) { /* A1 = sigmoid(Z1 + b1); the loss terms (A2 - Y)^2 alone */
-                sse += mlp2__sigmoid_linear1_tail(n, nh, ws->A1, b1(net), W2(net), b2(net)[0], Y + r0,
-                                                  inv_m, b, NULL, NULL, NULL, NULL, NULL);
-                continue;
-            }
-            /* A1 = sigmoid(Z1 + b1); A2 - Y, delta2, gW2, gb2, delta1, gb1 row by row (kernels.c) */
-            sse += mlp2__sigmoid_linear1_tail(n, nh, ws->A1, b1(net), W2(net), b2(net)[0], Y + r0, inv_m,
-                                              b, ws->A2, ws->D1, grad + mlp2__off_b1(net),
-                                              grad + mlp2__off_W2(net), grad + mlp2__off_b2(net));
-            /* gW1 = X^T delta1 */
-            mlp2__gemm(true, false, ni, nh, n, 1.0, X + r0 * ni, ni, ws->D1, nh, b, grad, nh);
+            /* A1 = sigmoid(Z1 + b1); A2 - Y; with grad also delta2, gW2, gb2,
+             * delta1 and gb1, row by row (kernels.c; D1 NULL: the loss alone) */
+            sse += mlp2__sigmoid_linear1_tail(
+                n, nh, ws->A1, b1(net), W2(net), b2(net)[0], Y + r0, inv_m, b, ws->A2,
+                grad ? ws->D1 : NULL, grad ? grad + mlp2__off_b1(net) : NULL,
+                grad ? grad + mlp2__off_W2(net) : NULL, grad ? grad + mlp2__off_b2(net) : NULL);
+            if (grad) /* gW1 = X^T delta1 */
+                mlp2__gemm(true, false, ni, nh, n, 1.0, X + r0 * ni, ni, ws->D1, nh, b, grad, nh);
             continue;
         }
         mlp2__forward(net, ws, n, X + r0 * ni, ws->A2);
@@ -290,7 +282,7 @@ void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const
     const size_t ni = net->n_in, no = net->n_out, B = block_rows(net);
     const size_t nb = (rows + B - 1) / B;
     for (size_t k = 0; k < nb; k++) { /* blocks: as above */
-        const size_t r0 = block_start(rows, nb, k), n = block_start(rows, nb, k + 1) - r0;
+        const size_t r0 = mlp2__part_start(rows, nb, k), n = mlp2__part_start(rows, nb, k + 1) - r0;
         mlp2__forward(net, ws, n, X + r0 * ni, A2 + r0 * no);
         /* A2 = head(Z2 + b2), in place */
         mlp2__head_out(net->head, n, no, A2 + r0 * no, b2(net));

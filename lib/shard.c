@@ -81,13 +81,6 @@ size_t mlp2__shard_count(const mlp2 *net, size_t rows)
     return p;
 }
 
-/* First row of shard s of S over rows (shard_start(rows, S, S) == rows);
- * rows <= INT_MAX and s <= 16, so the product fits. */
-static size_t shard_start(size_t rows, size_t S, size_t s)
-{
-    return rows * s / S;
-}
-
 mlp2_status mlp2__shards_create(mlp2_shards **out, mlp2_workspace *ws, const mlp2 *net,
                                 size_t n_threads)
 {
@@ -182,7 +175,7 @@ static double *leaf(const chunk_job *j, size_t s)
 static void grad_task(void *arg, size_t s, size_t thread)
 {
     chunk_job *j = arg;
-    const size_t a = shard_start(j->rows, j->S, s), b = shard_start(j->rows, j->S, s + 1);
+    const size_t a = mlp2__part_start(j->rows, j->S, s), b = mlp2__part_start(j->rows, j->S, s + 1);
     const size_t ni = j->net->n_in, no = j->net->n_out;
     j->sse[s] = mlp2__chunk_sse_grad(j->net, &j->sh->sub[thread], b - a, j->X + a * ni, j->Y + a * no,
                                      j->inv_m, s == 0 ? j->beta : 0.0, j->grad ? leaf(j, s) : NULL,
@@ -242,7 +235,7 @@ double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, con
 static void predict_task(void *arg, size_t s, size_t thread)
 {
     chunk_job *j = arg;
-    const size_t a = shard_start(j->rows, j->S, s), b = shard_start(j->rows, j->S, s + 1);
+    const size_t a = mlp2__part_start(j->rows, j->S, s), b = mlp2__part_start(j->rows, j->S, s + 1);
     mlp2__chunk_predict(j->net, &j->sh->sub[thread], b - a, j->X + a * j->net->n_in,
                         j->A2 + a * j->net->n_out, j->path);
 }

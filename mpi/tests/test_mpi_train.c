@@ -89,6 +89,22 @@ static void params(const mlp2 *net, double *theta)
     mlp2_get_params(net, theta);
 }
 
+/* start_net(seed_rank) with hidden unit NH-1 off (its weights in 0, its
+ * bias -1e4) and its weight to the last output 1e308: see the test of an
+ * overflow in the last rank's slice in main. */
+static mlp2 *slice_overflow_net(int seed_rank)
+{
+    mlp2 *net = start_net(seed_rank);
+    double th[256];
+    params(net, th);
+    for (size_t i = 0; i < NI; i++)
+        th[i * NH + NH - 1] = 0.0;                     /* W1[i][NH-1] */
+    th[NI * NH + NH - 1] = -1e4;                       /* b1[NH-1] */
+    th[NI * NH + NH + (NH - 1) * NO + NO - 1] = 1e308; /* W2[NH-1][NO-1] */
+    CHECK(mlp2_set_params(net, th) == MLP2_OK);
+    return net;
+}
+
 /* Every rank's theta equal to rank 0's, bit for bit. */
 static bool same_everywhere(const double *theta, size_t n)
 {
@@ -317,19 +333,10 @@ int main(int argc, char **argv)
     wd.optim.weight_decay = 3.0;
     wd.batch_size = 16;
     double start[256];
-    for (int pass = 0; pass < 2; pass++) { /* 0: the reference start; 1: this rank's net */
-        net = start_net(pass == 0 ? 0 : rank);
-        params(net, th);
-        for (size_t i = 0; i < NI; i++)
-            th[i * NH + NH - 1] = 0.0;                 /* W1[i][NH-1] */
-        th[NI * NH + NH - 1] = -1e4;                   /* b1[NH-1] */
-        th[NI * NH + NH + (NH - 1) * NO + NO - 1] = 1e308; /* W2[NH-1][NO-1] */
-        CHECK(mlp2_set_params(net, th) == MLP2_OK);
-        if (pass == 0) {
-            memcpy(start, th, sizeof start);
-            mlp2_free(net);
-        }
-    }
+    net = slice_overflow_net(0);
+    params(net, start); /* what rank 0 starts from, and every rank keeps */
+    mlp2_free(net);
+    net = slice_overflow_net(rank);
     CHECK(mpi_train(net, &wd, false, &rep) == MLP2_ENONFINITE);
     CHECK(rep.reason == MLP2_STOP_NONFINITE && rep.epochs_run == 0);
     params(net, th);
