@@ -330,6 +330,21 @@ void mlp2__bias_sigmoid_rows(size_t rows, size_t cols, double *A, const double *
 /* as mlp2__residual_delta2 with b[i] added to row i; Y has Z2's layout */
 double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *Z2, const double *b,
                                   const double *Y, double inv_m);
+/* The seed's network with one output on the small path (sigmoid hidden,
+ * linear output, MSE; n_in n_hidden + n_hidden <= MLP2_SMALL_WORK): forward
+ * and backward for `rows` rows of X (rows x ni) and Y (rows x 1), the sums
+ * over rows kept in MLP2_LANES lanes of acc, which the caller zeroes:
+ * (ni nh + 2 nh + 2) MLP2_LANES doubles, the gradient's entries in its own
+ * order (W1, b1, W2, b2) and then the sum of squares.  grad false: the sum
+ * of squares alone (the same bits).  A2 != NULL: predict into A2 (rows x
+ * 1) instead, the same outputs the loss is made from; Y and acc unused. */
+#define MLP2_LANES 8
+void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double *X, const double *Y,
+                                 const double *W1, const double *b1, const double *w2, double b2,
+                                 double inv_m, bool grad, double *acc, double *A2);
+/* out[k] = the sum of the MLP2_LANES lanes acc[k L .. k L + L - 1], in a
+ * fixed pairwise order, for k < n */
+void mlp2__lanes_sum(size_t n, const double *acc, double *out);
 
 /* ---- activ.c: the hidden activations, in fused vectorised kernels ------- */
 /* A[i][j] = f(A[i][j] + b[j]), in place; A is rows x cols */

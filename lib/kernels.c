@@ -244,3 +244,125 @@ double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *restrict Z2,
     }
     return sse;
 }
+
+/* The seed's network with one output on the small path: sigmoid hidden
+ * units, a linear output, MSE, a few inputs and hidden units (at most
+ * MLP2_SMALL_WORK multiply-adds a row).  The tiled path spends most of its
+ * time there on six short products, each a loop nest with its own set-up
+ * and its own sums over the tile (2-3-1 at 64 rows: 47% of the step in
+ * mlp2__lgemm against 29% in the sigmoid).  Here the rows go through every
+ * step at once, MLP2_LANES rows at a time, one row per vector lane:
+ *     z1 = b1 + x W1; a1 = sigmoid(z1)            (Horner, as the small path)
+ *     r = (b2 + a1 . w2) - y; sse += r^2          A2 - Y, with A2 = A1 W2 + b2
+ *     d2 = r / m                                  delta2 = (A2 - Y) / m
+ *     gb2 += d2; gw2 += d2 a1                     delta2^T 1, A1^T delta2
+ *     d1 = (d2 w2) .* a1 .* (1 - a1)              delta1 = delta2 W2^T .* A1 .* (1 - A1)
+ *     gb1 += d1; gW1 += x^T d1                    delta1^T 1, X^T delta1
+ * The sums over rows stay in their lanes: acc holds MLP2_LANES partial sums
+ * of each gradient entry, in the gradient's own order (W1, b1, W2, b2),
+ * then the sum of squares; the caller zeroes it and adds the lanes up
+ * (mlp2__lanes_sum).  Lanes past the last row carry x = 0 and r = 0, so
+ * they add nothing.  Every loop runs along the lanes, so the order of
+ * every sum is fixed whatever the vector width.  grad false: only the sum
+ * of squares, by the same expressions (so the loss is the same bits with
+ * or without the gradient).  A2 != NULL: predict, A2 (rows x 1) gets the
+ * outputs, the same bits from which the loss is made (Y and acc unused), so
+ * that targets equal to the predictions give a zero gradient. */
+MLP2_CLONES MLP2_FMA
+void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double *restrict X,
+                                 const double *restrict Y, const double *restrict W1,
+                                 const double *restrict b1, const double *restrict w2, double b2,
+                                 double inv_m, bool grad, double *restrict acc, double *restrict A2)
+{
+    enum { L = MLP2_LANES };
+    /* tiles of T rows: xt (ni x T), a (nh x T) and yt (T) in one buffer of
+     * MLP2_SMALL_TILE_WORDS doubles; T is a multiple of L, at least 80
+     * (ni + nh + 1 <= MLP2_SMALL_WORK + 1) */
+    size_t T = MLP2_SMALL_TILE_WORDS / (ni + nh + 1);
+    T = T > MLP2_SMALL_MAX_TILE ? MLP2_SMALL_MAX_TILE : T - T % L;
+    double buf[MLP2_SMALL_TILE_WORDS], d2[L], d1[L];
+    double *restrict xt = buf, *restrict a = xt + ni * T, *restrict yt = a + nh * T;
+    double *restrict gW1 = acc, *restrict gb1 = gW1 + ni * nh * L, *restrict gw2 = gb1 + nh * L;
+    double *restrict gb2 = gw2 + nh * L, *restrict sse = gb2 + L;
+    for (size_t t0 = 0; t0 < rows; t0 += T) {
+        /* the tile's n rows in cols = whole groups of L columns */
+        const size_t n = rows - t0 < T ? rows - t0 : T, cols = (n + L - 1) / L * L;
+        /* xt = X^T and yt = Y^T for the tile, columns past its rows 0 */
+        for (size_t j = 0; j < cols; j++) {
+            for (size_t i = 0; i < ni; i++)
+                xt[i * T + j] = j < n ? X[(t0 + j) * ni + i] : 0.0;
+            yt[j] = j < n && Y ? Y[t0 + j] : 0.0;
+        }
+        /* z1 = b1 + x W1, one column of a per row (a is nh x T) */
+        for (size_t h = 0; h < nh; h++) {
+            double *restrict z = a + h * T;
+#pragma omp simd
+            for (size_t j = 0; j < cols; j++)
+                z[j] = b1[h];
+            for (size_t i = 0; i < ni; i++)
+#pragma omp simd
+                for (size_t j = 0; j < cols; j++)
+                    z[j] += xt[i * T + j] * W1[i * nh + h]; /* z1 = b1 + x W1 */
+        }
+        /* a1 = sigmoid(z1): the tile's exps in one loop, so that their
+         * chains overlap (per group of L rows they did not: 2-3-1 ran 8 ns
+         * a row) */
+        for (size_t h = 0; h < nh; h++)
+#pragma omp simd
+            for (size_t j = 0; j < cols; j++)
+                a[h * T + j] = mlp2__sigmoid_horner(a[h * T + j]);
+        for (size_t g = 0; g < cols; g += L) {
+            const size_t v = n - g < L ? n - g : L; /* rows in this group */
+#pragma omp simd
+            for (size_t u = 0; u < L; u++)
+                d2[u] = b2;
+            for (size_t h = 0; h < nh; h++)
+#pragma omp simd
+                for (size_t u = 0; u < L; u++)
+                    d2[u] += a[h * T + g + u] * w2[h]; /* A2 = b2 + a1 . w2 */
+            if (A2) { /* predict */
+                for (size_t u = 0; u < v; u++)
+                    A2[t0 + g + u] = d2[u];
+                continue;
+            }
+#pragma omp simd
+            for (size_t u = 0; u < L; u++) {
+                const double r = u < v ? d2[u] - yt[g + u] : 0.0; /* A2 - Y; lanes past the rows: 0 */
+                sse[u] += r * r;
+                d2[u] = r * inv_m; /* delta2 = (A2 - Y) / m */
+            }
+            if (!grad)
+                continue;
+#pragma omp simd
+            for (size_t u = 0; u < L; u++)
+                gb2[u] += d2[u]; /* gb2 += delta2 */
+            for (size_t h = 0; h < nh; h++) {
+#pragma omp simd
+                for (size_t u = 0; u < L; u++) {
+                    const double s = a[h * T + g + u];
+                    gw2[h * L + u] += d2[u] * s;               /* gW2 += a1^T delta2 */
+                    d1[u] = (d2[u] * w2[h]) * (s * (1.0 - s)); /* delta1 */
+                    gb1[h * L + u] += d1[u];                   /* gb1 += delta1 */
+                }
+                for (size_t i = 0; i < ni; i++)
+#pragma omp simd
+                    for (size_t u = 0; u < L; u++)
+                        gW1[(i * nh + h) * L + u] += xt[i * T + g + u] * d1[u]; /* gW1 += x^T delta1 */
+            }
+        }
+    }
+}
+
+/* out[k] = the sum of acc's MLP2_LANES lanes of entry k, added pairwise
+ * (lanes 0+4, 1+5, ...; then 0+2, 1+3; then 0+1), for k < n */
+void mlp2__lanes_sum(size_t n, const double *restrict acc, double *restrict out)
+{
+    for (size_t k = 0; k < n; k++) {
+        double s[MLP2_LANES];
+        memcpy(s, acc + k * MLP2_LANES, sizeof s);
+        for (size_t w = MLP2_LANES / 2; w > 0; w /= 2)
+            for (size_t u = 0; u < w; u++)
+                s[u] += s[u + w];
+        out[k] = s[0];
+    }
+}

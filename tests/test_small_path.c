@@ -55,11 +55,21 @@ static void compare_paths(const case_t *c, uint64_t seed)
     double Lonly = 0;
     assert_int_equal(mlp2__loss_grad_path(net, ws, c->m, X, Y, &Lonly, NULL, MLP2_PATH_SMALL), MLP2_OK);
     tu_assert_close(&Lonly, &Lb, 1, RTOL, 0.0);
+    assert_memory_equal(&Lonly, &Ls, sizeof Ls); /* the same bits with or without the gradient */
 
     double *Pb = tu_alloc(c->m * c->no), *Ps = tu_alloc(c->m * c->no);
     mlp2__predict_path(net, ws, c->m, X, Pb, MLP2_PATH_BLAS);
     mlp2__predict_path(net, ws, c->m, X, Ps, MLP2_PATH_SMALL);
     tu_assert_close(Ps, Pb, c->m * c->no, RTOL, ATOL);
+
+    /* targets equal to the path's own predictions: the residuals, the loss
+     * and every gradient entry are exactly zero (predict and the loss make
+     * the outputs by the same expressions) */
+    double L0 = -1.0;
+    assert_int_equal(mlp2__loss_grad_path(net, ws, c->m, X, Ps, &L0, gs, MLP2_PATH_SMALL), MLP2_OK);
+    assert_true(L0 == 0.0);
+    for (size_t i = 0; i < np; i++)
+        assert_true(gs[i] == 0.0);
 
     /* the public entry points (automatic path) give the same */
     double La = 0, *ga = tu_alloc(np), *Pa = tu_alloc(c->m * c->no);
@@ -93,6 +103,15 @@ static void test_tiny_shapes(void **state)
         {1, 1, 1, 37, 37},
         {3, 2, 4, 129, 50},    /* n_out > 1 */
         {5, 4, 2, 513, 513},
+        /* the seed's network with one output (its own kernel, eight rows
+         * to a vector): fewer rows than a group, tiles of 64 rows with a
+         * partial last group, and the extremes the kernel's buffers are
+         * sized for (n_in n_hidden + n_hidden = MLP2_SMALL_WORK) */
+        {2, 3, 1, 5, 5},
+        {2, 3, 1, 203, 203},
+        {1, 24, 1, 333, 333},
+        {47, 1, 1, 100, 100},
+        {15, 3, 1, 131, 60},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         compare_paths(&cases[i], 100 + i);
