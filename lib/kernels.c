@@ -276,12 +276,15 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
 {
     enum { L = MLP2_LANES };
     /* tiles of T rows: xt (ni x T), a (nh x T) and yt (T) in one buffer of
-     * MLP2_SMALL_TILE_WORDS doubles; T is a multiple of L, at least 80
+     * MLP2_SMALL_TILE_WORDS doubles, rows ld = T + L apart (a power-of-two
+     * stride would put the rows 4 KiB apart, where loads and stores alias
+     * in the CPU's store buffer); T is a multiple of L, at least 72
      * (ni + nh + 1 <= MLP2_SMALL_WORK + 1) */
-    size_t T = MLP2_SMALL_TILE_WORDS / (ni + nh + 1);
+    size_t T = MLP2_SMALL_TILE_WORDS / (ni + nh + 1) - L;
     T = T > MLP2_SMALL_MAX_TILE ? MLP2_SMALL_MAX_TILE : T - T % L;
+    const size_t ld = T + L;
     double buf[MLP2_SMALL_TILE_WORDS], d2[L], d1[L];
-    double *restrict xt = buf, *restrict a = xt + ni * T, *restrict yt = a + nh * T;
+    double *restrict xt = buf, *restrict a = xt + ni * ld, *restrict yt = a + nh * ld;
     double *restrict gW1 = acc, *restrict gb1 = gW1 + ni * nh * L, *restrict gw2 = gb1 + nh * L;
     double *restrict gb2 = gw2 + nh * L, *restrict sse = gb2 + L;
     for (size_t t0 = 0; t0 < rows; t0 += T) {
@@ -290,19 +293,19 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
         /* xt = X^T and yt = Y^T for the tile, columns past its rows 0 */
         for (size_t j = 0; j < cols; j++) {
             for (size_t i = 0; i < ni; i++)
-                xt[i * T + j] = j < n ? X[(t0 + j) * ni + i] : 0.0;
+                xt[i * ld + j] = j < n ? X[(t0 + j) * ni + i] : 0.0;
             yt[j] = j < n && Y ? Y[t0 + j] : 0.0;
         }
-        /* z1 = b1 + x W1, one column of a per row (a is nh x T) */
+        /* z1 = b1 + x W1, one column of a per row (a is nh x T, rows ld apart) */
         for (size_t h = 0; h < nh; h++) {
-            double *restrict z = a + h * T;
+            double *restrict z = a + h * ld;
 #pragma omp simd
             for (size_t j = 0; j < cols; j++)
                 z[j] = b1[h];
             for (size_t i = 0; i < ni; i++)
 #pragma omp simd
                 for (size_t j = 0; j < cols; j++)
-                    z[j] += xt[i * T + j] * W1[i * nh + h]; /* z1 = b1 + x W1 */
+                    z[j] += xt[i * ld + j] * W1[i * nh + h]; /* z1 = b1 + x W1 */
         }
         /* a1 = sigmoid(z1): the tile's exps in one loop, so that their
          * chains overlap (per group of L rows they did not: 2-3-1 ran 8 ns
@@ -310,7 +313,7 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
         for (size_t h = 0; h < nh; h++)
 #pragma omp simd
             for (size_t j = 0; j < cols; j++)
-                a[h * T + j] = mlp2__sigmoid_horner(a[h * T + j]);
+                a[h * ld + j] = mlp2__sigmoid_horner(a[h * ld + j]);
         for (size_t g = 0; g < cols; g += L) {
             const size_t v = n - g < L ? n - g : L; /* rows in this group */
 #pragma omp simd
@@ -319,7 +322,7 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
             for (size_t h = 0; h < nh; h++)
 #pragma omp simd
                 for (size_t u = 0; u < L; u++)
-                    d2[u] += a[h * T + g + u] * w2[h]; /* A2 = b2 + a1 . w2 */
+                    d2[u] += a[h * ld + g + u] * w2[h]; /* A2 = b2 + a1 . w2 */
             if (A2) { /* predict */
                 for (size_t u = 0; u < v; u++)
                     A2[t0 + g + u] = d2[u];
@@ -339,7 +342,7 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
             for (size_t h = 0; h < nh; h++) {
 #pragma omp simd
                 for (size_t u = 0; u < L; u++) {
-                    const double s = a[h * T + g + u];
+                    const double s = a[h * ld + g + u];
                     gw2[h * L + u] += d2[u] * s;               /* gW2 += a1^T delta2 */
                     d1[u] = (d2[u] * w2[h]) * (s * (1.0 - s)); /* delta1 */
                     gb1[h * L + u] += d1[u];                   /* gb1 += delta1 */
@@ -347,7 +350,7 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
                 for (size_t i = 0; i < ni; i++)
 #pragma omp simd
                     for (size_t u = 0; u < L; u++)
-                        gW1[(i * nh + h) * L + u] += xt[i * T + g + u] * d1[u]; /* gW1 += x^T delta1 */
+                        gW1[(i * nh + h) * L + u] += xt[i * ld + g + u] * d1[u]; /* gW1 += x^T delta1 */
             }
         }
     }
