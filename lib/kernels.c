@@ -291,11 +291,15 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
         /* the tile's n rows in cols = whole groups of L columns */
         const size_t n = rows - t0 < T ? rows - t0 : T, cols = (n + L - 1) / L * L;
         /* xt = X^T and yt = Y^T for the tile, columns past its rows 0 */
-        for (size_t j = 0; j < cols; j++) {
-            for (size_t i = 0; i < ni; i++)
-                xt[i * ld + j] = j < n ? X[(t0 + j) * ni + i] : 0.0;
-            yt[j] = j < n && Y ? Y[t0 + j] : 0.0;
+        for (size_t i = 0; i < ni; i++) {
+            for (size_t j = 0; j < n; j++)
+                xt[i * ld + j] = X[(t0 + j) * ni + i];
+            for (size_t j = n; j < cols; j++)
+                xt[i * ld + j] = 0.0;
         }
+        if (Y) /* (predict has no Y) */
+            for (size_t j = 0; j < cols; j++)
+                yt[j] = j < n ? Y[t0 + j] : 0.0;
         /* z1 = b1 + x W1, one column of a per row (a is nh x T, rows ld apart) */
         for (size_t h = 0; h < nh; h++) {
             double *restrict z = a + h * ld;
