@@ -305,11 +305,11 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
             double *restrict z = a + h * ld;
 #pragma omp simd
             for (size_t j = 0; j < cols; j++)
-                z[j] = b1[h];
-            for (size_t i = 0; i < ni; i++)
+                z[j] = b1[h] + xt[j] * W1[h]; /* z1 = b1 + x W1 (ni >= 1) */
+            for (size_t i = 1; i < ni; i++)
 #pragma omp simd
                 for (size_t j = 0; j < cols; j++)
-                    z[j] += xt[i * ld + j] * W1[i * nh + h]; /* z1 = b1 + x W1 */
+                    z[j] += xt[i * ld + j] * W1[i * nh + h];
         }
         /* a1 = sigmoid(z1): the tile's exps in one loop, so that their
          * chains overlap (per group of L rows they did not: 2-3-1 ran 8 ns
