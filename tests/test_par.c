@@ -62,7 +62,7 @@ static void blas_problem(problem *p) { problem_make(p, 64, 40, 3, 2000, 1200, 11
 /* the BLAS path's fused tail (one output, sigmoid, linear: kernels.c's
  * mlp2__sigmoid_linear1_tail): chunks of 1400 rows, 2 shards each */
 static void fused_problem(problem *p) { problem_make(p, 20, 30, 1, 4200, 1400, 14); }
-/* small path: chunks of 20000 rows (3 shards) and 16000 (2) */
+/* small path: chunks of 20000 rows and 16000, 2 shards each */
 static void small_problem(problem *p) { problem_make(p, 2, 3, 1, 36000, 20000, 12); }
 
 static void check_loss_grad_predict(problem *p)
@@ -575,6 +575,77 @@ static void test_shard_counts(void **state)
     mlp2_free(net);
 }
 
+/* A NaN or an Inf in X or Y, wherever it sits (the first value, the last
+ * chunk's last, a value in the middle): every thread count returns
+ * MLP2_ENONFINITE with the outputs untouched and the model unchanged.
+ * The check runs in ranges on the workers when the batch is sharded
+ * (pass.c, finite_ws); a range that missed its values would pass. */
+static void check_nonfinite(problem *p)
+{
+    const size_t np = mlp2_n_params(p->net), nx = p->m * p->ni, ny = p->m * p->no;
+    double *theta = malloc(np * sizeof(double)), *after = malloc(np * sizeof(double));
+    double *g = malloc(np * sizeof(double)), *P = malloc(ny * sizeof(double));
+    assert_int_equal(mlp2_get_params(p->net, theta), MLP2_OK);
+    const struct {
+        bool in_x;
+        size_t at;
+        double v;
+    } bad[] = {{true, 0, (double)NAN}, {true, nx - 1, (double)INFINITY}, {true, nx / 2 + 1, (double)NAN},
+               {false, 0, (double)-INFINITY}, {false, ny - 1, (double)NAN}, {false, ny / 3, (double)NAN}};
+    for (size_t c = 0; c < N_COUNTS; c++) {
+        mlp2_workspace *ws;
+        assert_int_equal(mlp2_workspace_create_mt(&ws, p->net, p->mb, thread_counts[c]), MLP2_OK);
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            double *v = bad[k].in_x ? p->X + bad[k].at : p->Y + bad[k].at, keep = *v;
+            *v = bad[k].v;
+            double L = 42.0;
+            for (size_t i = 0; i < np; i++)
+                g[i] = 42.0;
+            for (size_t i = 0; i < ny; i++)
+                P[i] = 42.0;
+            assert_int_equal(mlp2_loss_grad(p->net, ws, p->m, p->X, p->Y, &L, g), MLP2_ENONFINITE);
+            assert_true(L == 42.0);
+            for (size_t i = 0; i < np; i++)
+                assert_true(g[i] == 42.0);
+            if (bad[k].in_x) {
+                assert_int_equal(mlp2_predict(p->net, ws, p->m, p->X, P), MLP2_ENONFINITE);
+                for (size_t i = 0; i < ny; i++)
+                    assert_true(P[i] == 42.0);
+            }
+            assert_int_equal(mlp2_sgd_step(p->net, ws, p->m, p->X, p->Y, 0.1, &L), MLP2_ENONFINITE);
+            assert_int_equal(mlp2_get_params(p->net, after), MLP2_OK);
+            assert_memory_equal(after, theta, np * sizeof(double));
+            *v = keep;
+        }
+        /* and with the data finite again, every call succeeds */
+        assert_int_equal(mlp2_loss_grad(p->net, ws, p->m, p->X, p->Y, NULL, g), MLP2_OK);
+        assert_int_equal(mlp2_predict(p->net, ws, p->m, p->X, P), MLP2_OK);
+        mlp2_workspace_free(ws);
+    }
+    free(theta);
+    free(after);
+    free(g);
+    free(P);
+}
+
+static void test_nonfinite_small(void **state)
+{
+    (void)state;
+    problem p;
+    small_problem(&p);
+    check_nonfinite(&p);
+    problem_free(&p);
+}
+
+static void test_nonfinite_blas(void **state)
+{
+    (void)state;
+    problem p;
+    blas_problem(&p);
+    check_nonfinite(&p);
+    problem_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +661,8 @@ int main(void)
         cmocka_unit_test(test_pool_size),
         cmocka_unit_test(test_shard_counts),
         cmocka_unit_test(test_optim_ranges),
+        cmocka_unit_test(test_nonfinite_small),
+        cmocka_unit_test(test_nonfinite_blas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
