@@ -97,6 +97,9 @@ static void test_forward_intermediates(void **state)
     double y[2];
     assert_int_equal(mlp2_predict(f->net, f->ws, 2, X, y), MLP2_OK);
     tu_assert_close(y, A2, 2, RTOL, ATOL);
+    /* the small path's kernel for this network (kernels.c) */
+    mlp2__predict_path(f->net, f->ws, 2, X, y, MLP2_PATH_SMALL);
+    tu_assert_close(y, A2, 2, RTOL, ATOL);
 }
 
 static void test_backward_intermediates(void **state)
