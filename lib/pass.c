@@ -128,10 +128,11 @@ static double small_chunk(const mlp2 *net, const mlp2_workspace *ws, size_t rows
 /* The seed's network with one output on the small path: one kernel runs
  * every step for MLP2_LANES rows at a time (kernels.c), instead of the
  * tiles' six short products.  Predict takes it too, so that its outputs are
- * the bits the loss is made from.  Measured (mlp2-bench, 2-3-1, one thread,
- * alternated three times with the tiled library): step 8.8-9.1 -> 6.0-7.1
- * ns a row at 64 rows, 5.6-6.8 -> 5.3-6.1 at 1024-65536; predict 7.4 ->
- * 5.4 at 64, and 4.9-5.2 either way from 256 rows. */
+ * the bits the loss is made from.  Measured (mlp2-bench --shapes 2-3-1,
+ * one thread, alternated three times with the tiled library): step 24-26
+ * -> 10-11 ns a row at 16 rows, 8.2-9.3 -> 5.8-6.5 at 64, 5.9-7.4 ->
+ * 5.3-6.1 at 1024-65536; predict 17-18 -> 7.5-9.3, 7.6-8.1 -> 4.7-4.9,
+ * 5.0-5.7 -> 4.0-4.8 (bench/RESULTS.md). */
 static bool small_seed(const mlp2 *net)
 {
     return net->n_out == 1 && net->hidden == MLP2_HIDDEN_SIGMOID && net->head == MLP2_HEAD_LINEAR;
