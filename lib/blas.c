@@ -94,10 +94,7 @@ static inline double dot(size_t n, const double *restrict a, const double *restr
         for (; k + DOT_LANES <= n; k += DOT_LANES)
             for (size_t u = 0; u < DOT_LANES; u++)
                 acc[u] += a[k + u] * b[k + u];
-        for (size_t w = DOT_LANES / 2; w > 0; w /= 2)
-            for (size_t u = 0; u < w; u++)
-                acc[u] += acc[u + w];
-        lanes = acc[0];
+        lanes = mlp2__halving_sum(DOT_LANES, acc);
     }
     for (; k < n; k++)
         s += a[k] * b[k];

@@ -44,6 +44,18 @@ static inline size_t mlp2__part_start(size_t n, size_t parts, size_t k)
     return n * k / parts;
 }
 
+/* s[0] + ... + s[n-1] for n a power of two, added pairwise by halving
+ * (s[u] += s[u + n/2], then s[u] += s[u + n/4], ...) in place: log2(n)
+ * vector steps in a fixed order, for sums kept in vector lanes (blas.c's
+ * dot product, kernels.c's mlp2__lanes_sum). */
+static inline double mlp2__halving_sum(size_t n, double *s)
+{
+    for (size_t w = n / 2; w > 0; w /= 2)
+        for (size_t u = 0; u < w; u++)
+            s[u] += s[u + w];
+    return s[0];
+}
+
 /* ---- rng.c: xoshiro256** seeded through splitmix64 --------------------- */
 typedef struct mlp2_rng {
     uint64_t s[4];

@@ -367,9 +367,6 @@ void mlp2__lanes_sum(size_t n, const double *restrict acc, double *restrict out)
     for (size_t k = 0; k < n; k++) {
         double s[MLP2_LANES];
         memcpy(s, acc + k * MLP2_LANES, sizeof s);
-        for (size_t w = MLP2_LANES / 2; w > 0; w /= 2)
-            for (size_t u = 0; u < w; u++)
-                s[u] += s[u + w];
-        out[k] = s[0];
+        out[k] = mlp2__halving_sum(MLP2_LANES, s);
     }
 }

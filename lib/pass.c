@@ -125,15 +125,17 @@ static double small_chunk(const mlp2 *net, const mlp2_workspace *ws, size_t rows
     return sse;
 }
 
-/* The seed's network with one output on the small path: one kernel runs
- * every step for MLP2_LANES rows at a time (kernels.c), instead of the
- * tiles' six short products.  Predict takes it too, so that its outputs are
+/* The seed's network with one output (sigmoid hidden units, a linear
+ * output, MSE) has a fused kernel on both paths: the BLAS path's tail
+ * (mlp2__chunk_sse_grad below) and, on the small path, one kernel that runs
+ * every step for MLP2_LANES rows at a time (kernels.c, small_seed_chunk)
+ * instead of the tiles' six short products.  Predict takes it too, so that its outputs are
  * the bits the loss is made from.  Measured (mlp2-bench --shapes 2-3-1,
  * one thread, alternated three times with the tiled library): step 24-26
  * -> 10-11 ns a row at 16 rows, 8.2-9.3 -> 5.8-6.5 at 64, 5.9-7.4 ->
  * 5.3-6.1 at 1024-65536; predict 17-18 -> 7.5-9.3, 7.6-8.1 -> 4.7-4.9,
  * 5.0-5.7 -> 4.0-4.8 (bench/RESULTS.md). */
-static bool small_seed(const mlp2 *net)
+static bool seed_one_output(const mlp2 *net)
 {
     return net->n_out == 1 && net->hidden == MLP2_HIDDEN_SIGMOID && net->head == MLP2_HEAD_LINEAR;
 }
@@ -146,7 +148,8 @@ static double small_seed_chunk(const mlp2 *net, size_t rows, const double *X, co
     const size_t ni = net->n_in, nh = net->n_hidden, np = mlp2__off_b2(net) + 1;
     /* np + 1 <= MLP2_SMALL_WORK + nh + 2 entries: the gradient, then the loss */
     double acc[(2 * MLP2_SMALL_WORK + 2) * MLP2_LANES], sum[2 * MLP2_SMALL_WORK + 2];
-    memset(acc, 0, (np + 1) * MLP2_LANES * sizeof *acc);
+    if (Y) /* (predict writes A2 and sums nothing) */
+        memset(acc, 0, (np + 1) * MLP2_LANES * sizeof *acc);
     mlp2__sigmoid_linear1_lanes(rows, ni, nh, X, Y, W1(net), b1(net), W2(net), b2(net)[0], inv_m,
                                 grad != NULL, acc, Y ? NULL : A2);
     if (!Y)
@@ -224,11 +227,11 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
                             const double *Y, double inv_m, double beta, double *grad, mlp2_path path)
 {
     if (use_small(net, rows, path))
-        return small_seed(net) ? small_seed_chunk(net, rows, X, Y, inv_m, beta, grad, NULL)
+        return seed_one_output(net) ? small_seed_chunk(net, rows, X, Y, inv_m, beta, grad, NULL)
                                : small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
     const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out, B = block_rows(net);
     /* with or without grad, so that the loss is the same bits either way */
-    const bool fused = no == 1 && net->hidden == MLP2_HIDDEN_SIGMOID && net->head == MLP2_HEAD_LINEAR;
+    const bool fused = seed_one_output(net);
     double sse = 0.0;
     const size_t nb = (rows + B - 1) / B;
     for (size_t k = 0; k < nb; k++) {
@@ -314,7 +317,7 @@ void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const
                          mlp2_path path)
 {
     if (use_small(net, rows, path)) {
-        if (small_seed(net))
+        if (seed_one_output(net))
             small_seed_chunk(net, rows, X, NULL, 0.0, 0.0, NULL, A2);
         else
             small_chunk(net, ws, rows, X, NULL, 0.0, 0.0, NULL, A2);
