@@ -13,7 +13,8 @@
  * best measured in a run of its own (--blas alone skips nothing, it only
  * adds the column; read it with that in mind).
  * One round times one sample of each set-up in turn (a sample is k calls,
- * k chosen for >= 2 ms per sample); rounds repeat until --rounds.  Medians
+ * k chosen for >= 2 ms per sample, after one untimed call that wakes the
+ * set-up's workers and warms its caches); rounds repeat until --rounds.  Medians
  * per set-up, and ratios of medians against 1t, are printed, with the
  * spread (median absolute deviation / median) of the 1t samples as the
  * noise figure.  Interleaving puts every set-up through the same machine
@@ -116,6 +117,13 @@ static int bench_cell(cell *c, int threads, int rounds)
                 t[s][r] = NAN;
                 continue;
             }
+            /* one untimed call first: the set-ups before this one ran
+             * for milliseconds, long enough for this one's workers to
+             * fall asleep and for its data to leave the caches.  The
+             * sample then measures calls that follow one another, as a
+             * training loop's steps do. */
+            if (run(c, s))
+                return -1;
             t0 = now();
             for (long j = 0; j < k; j++)
                 if (run(c, s))

@@ -123,6 +123,10 @@ mlp2_status mlp2__optim_check_config(const mlp2_optim_config *c);
 /* mlp2_optim_step, its passes over large models shared by ws's threads
  * (ws NULL or one thread: the calling thread); the same bits either way */
 mlp2_status mlp2__optim_step_ws(mlp2_optim *opt, mlp2 *net, const double *grad, mlp2_workspace *ws);
+/* theta -= lr * grad when every new value is finite (lr finite, > 0), else
+ * MLP2_ENONFINITE and theta unchanged: plain SGD's two passes of
+ * mlp2__optim_step_ws, on ws's threads */
+mlp2_status mlp2__sgd_step_ws(mlp2 *net, double lr, const double *grad, mlp2_workspace *ws);
 
 /* ---- for libmlp2_mpi only ----------------------------------------------
  * Exported (lib/mlp2.map: mlp2__mpi_*) but not declared in mlp2.h: no
@@ -419,8 +423,10 @@ mlp2_status mlp2__loss_grad_for_step(const mlp2 *net, mlp2_workspace *ws, size_t
  * mlp2__small_path(net, MLP2_SMALL_MIN_ROWS) with any work bound). */
 mlp2_status mlp2__loss_grad_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                                  const double *Y, double *loss, double *grad, mlp2_path path);
-/* A2 = predictions for m rows (chunked, b2 included), on a chosen path. */
-void mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2,
+/* A2 = predictions for m rows (chunked, b2 included), on a chosen path.
+ * Returns true when every output is finite (each chunk or shard is checked
+ * right after it is written, by the thread that wrote it). */
+bool mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2,
                         mlp2_path path);
 /* mlp2_sgd_step after its argument checks, on a chosen path (ws not NULL) */
 mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
@@ -492,7 +498,8 @@ void mlp2__ws_for(mlp2_workspace *ws, size_t n, mlp2_range_fn fn, void *arg);
  * returns sum (A2 - Y)^2 over m rows, grad (if non-NULL) the gradient. */
 double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                               const double *Y, double inv_m, double *grad, mlp2_path path);
-void mlp2__sharded_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+/* ... and the predictions, true when every output is finite */
+bool mlp2__sharded_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                            double *A2, mlp2_path path);
 
 /* ---- crc32c.c: CRC-32C (Castagnoli), see docs/FORMAT.md ---------------- */

@@ -349,6 +349,17 @@ mlp2_status mlp2__optim_step_ws(mlp2_optim *opt, mlp2 *net, const double *grad, 
     return MLP2_OK;
 }
 
+mlp2_status mlp2__sgd_step_ws(mlp2 *net, double lr, const double *grad, mlp2_workspace *ws)
+{
+    big_step b = {.k = {.kind = MLP2_OPTIM_SGD, .lr = lr}, .th = net->theta, .gr = grad};
+    atomic_init(&b.bad, false);
+    mlp2__ws_for(ws, net->n_params, big_check, &b);
+    if (atomic_load_explicit(&b.bad, memory_order_relaxed))
+        return MLP2_FAIL(MLP2_ENONFINITE);
+    mlp2__ws_for(ws, net->n_params, big_write, &b); /* theta -= lr * grad */
+    return MLP2_OK;
+}
+
 /* ---- for libmlp2_mpi: a step cut into slices ---------------------------- */
 
 /* Each rank checks its slice, the ranks agree, each writes its slice.  The

@@ -333,26 +333,6 @@ void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const
     }
 }
 
-void mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2,
-                        mlp2_path path)
-{
-    if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m))) {
-        mlp2__rows_predict(net, ws, m, X, A2);
-        return;
-    }
-    const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
-    if (ws->mt) { /* a multi-threaded workspace: shards on its pool (shard.c) */
-        mlp2__sharded_predict(net, ws, m, X, A2, path);
-        return;
-    }
-    for (size_t r0 = 0; r0 < m; r0 += mb) {
-        const size_t rows = m - r0 < mb ? m - r0 : mb;
-        mlp2__chunk_predict(net, ws, rows, X + r0 * ni, A2 + r0 * no, path);
-    }
-}
-
-/* ---- public entry points ------------------------------------------------ */
-
 /* mlp2__all_finite, with the few values of one row of a small shape
  * checked inline: at m = 1 a call into the vector kernel (through its
  * instruction-set dispatch) costs more than the check */
@@ -365,6 +345,27 @@ static bool finite_short(size_t n, const double *x)
         acc |= mlp2__nonfinite_bit(x[1]) | mlp2__nonfinite_bit(x[2]);
     return (acc >> 63) == 0;
 }
+
+bool mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2,
+                        mlp2_path path)
+{
+    const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
+    if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m))) {
+        mlp2__rows_predict(net, ws, m, X, A2);
+        return finite_short(m * no, A2);
+    }
+    if (ws->mt) /* a multi-threaded workspace: shards on its pool (shard.c) */
+        return mlp2__sharded_predict(net, ws, m, X, A2, path);
+    bool finite = true;
+    for (size_t r0 = 0; r0 < m; r0 += mb) {
+        const size_t rows = m - r0 < mb ? m - r0 : mb;
+        mlp2__chunk_predict(net, ws, rows, X + r0 * ni, A2 + r0 * no, path);
+        finite = mlp2__all_finite(rows * no, A2 + r0 * no) && finite;
+    }
+    return finite;
+}
+
+/* ---- public entry points ------------------------------------------------ */
 
 /* finite_short over ws's threads when m rows will be cut into shards for
  * them anyway (mlp2__ws_for: ranges of a few thousand values, one pass in
@@ -430,8 +431,7 @@ mlp2_status mlp2_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const do
     mlp2_workspace *w;
     if (st != MLP2_OK || (st = use_ws(net, ws, m, &w)) != MLP2_OK)
         return st;
-    mlp2__predict_path(net, w, m, X, Y, MLP2_PATH_AUTO);
-    const bool ok = finite_ws(w, net, m, m * net->n_out, Y);
+    const bool ok = mlp2__predict_path(net, w, m, X, Y, MLP2_PATH_AUTO);
     if (w != ws)
         mlp2_workspace_free(w);
     return ok ? MLP2_OK : MLP2_FAIL(MLP2_ENONFINITE);
@@ -538,10 +538,8 @@ mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const d
     } else {
         /* theta - lr grad finite implies grad finite (theta, lr finite): one check */
         st = loss_grad(net, ws, m, X, Y, &L, ws->grad, path, false);
-        if (st == MLP2_OK && !mlp2__step_finite(net->n_params, net->theta, lr, ws->grad))
-            st = MLP2_FAIL(MLP2_ENONFINITE);
-        if (st == MLP2_OK) /* theta -= lr * grad */
-            mlp2__sgd_update(net->n_params, net->theta, lr, ws->grad);
+        if (st == MLP2_OK) /* theta -= lr * grad, checked first; on the threads of a sharded step */
+            st = mlp2__sgd_step_ws(net, lr, ws->grad, ws);
     }
     if (st == MLP2_OK && loss)
         *loss = L;

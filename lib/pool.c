@@ -1,19 +1,30 @@
 /* pool.c - a persistent pool of worker threads, made with a multi-threaded
  * workspace and joined when it is freed.  No call creates a thread.
  *
- * A job is n_tasks independent tasks, taken in any order by whichever
- * thread is idle (an atomic counter): the calling thread takes part as
- * thread 0, the workers are threads 1..n_threads-1, and mlp2__pool_run
- * returns when every task is done and every worker has checked out of the
- * job.  The thread a task runs on only picks which scratch it uses: what a
- * task computes depends on the task index alone, so the results never
- * depend on the number of threads or on the schedule (shard.c relies on it).
+ * A job is n_tasks independent tasks: the calling thread takes part as
+ * thread 0, the workers are threads 1..n_threads-1, thread t runs tasks t,
+ * t + n_threads, t + 2 n_threads, ..., and mlp2__pool_run returns when
+ * every worker has checked out of the job.  The thread a task runs on only
+ * picks which scratch it uses: what a task computes depends on the task
+ * index alone, so the results never depend on the number of threads or on
+ * the schedule (shard.c relies on it).
+ *
+ * Why tasks are dealt out in a fixed way rather than taken from a shared
+ * counter by whichever thread is idle: the same rows go to the same
+ * thread call after call, so they stay in its cache, and no counter's
+ * line goes back and forth between the cores.  shard.c makes the tasks
+ * equal and their number a power of two, so 2, 4, 8 and 16 threads get
+ * equal shares.
  *
  * Handing a job over costs a futex wake when a worker sleeps (several
  * microseconds, more on a loaded machine), so a worker that has just
  * finished a job spins for a short while (POOL_SPIN polls) before it
  * sleeps: the training loop's next step usually comes within that window.
- * The caller spins the same way while it waits for the workers.
+ * The caller spins the same way while it waits for the workers.  A job
+ * handed to a spinning worker costs one round trip between the cores: an
+ * empty job took 570-600 ns on the benchmark machine with the mutex, the
+ * condition variables and one counter on every hand-over, 360-400 ns with
+ * the layout below (a plain ping-pong between the two cores: 270-300 ns).
  */
 #include "internal.h"
 
@@ -31,22 +42,34 @@
  * (Skylake and later), 2000 polls are about 80 us. */
 #define POOL_SPIN 2000
 
+/* Fields written by different threads sit at least a cache line apart, so
+ * that a hand-over moves as few lines between cores as it can: the job's
+ * line (written by the caller) and the check-out counter (the workers').
+ * Padding, not alignas: the pool comes from the user's allocator, which
+ * only promises malloc's alignment. */
+#define LINE 64
+
 struct mlp2_pool {
-    pthread_mutex_t mu;
-    pthread_cond_t wake;   /* workers sleep here between jobs */
-    pthread_cond_t done;   /* the caller sleeps here until the workers check out */
-    size_t n_threads;      /* the caller plus the workers */
-    size_t n_started;      /* workers running (== n_threads - 1 once made) */
-    pthread_t *threads;    /* n_threads - 1 */
-    atomic_ulong gen;      /* job number; a worker runs each job once */
-    atomic_bool stop;      /* set (before gen moves on) to make the workers return */
     /* the current job: written by the caller before gen moves on, read by
      * the workers after they see the new gen (release/acquire) */
+    atomic_ulong gen;      /* job number; a worker runs each job once */
     mlp2_task_fn fn;
     void *arg;
     size_t n_tasks;
-    atomic_size_t next;    /* the next task to take */
-    atomic_size_t active;  /* workers still inside the current job */
+    char pad0[LINE];
+    atomic_ulong checked_out; /* workers' check-outs, all jobs: n_started per job */
+    char pad1[LINE];
+    /* sleeping, between jobs (workers) or until the workers check out
+     * (the caller) */
+    atomic_size_t sleepers;     /* workers in, or on their way into, wait(wake) */
+    atomic_bool caller_waits;   /* the caller is in, or on its way into, wait(done) */
+    atomic_bool stop;           /* set (before gen moves on) to make the workers return */
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    pthread_cond_t done;
+    size_t n_threads;      /* the caller plus the workers */
+    size_t n_started;      /* workers running (== n_threads - 1 once made) */
+    pthread_t *threads;    /* n_threads - 1 */
 };
 
 typedef struct {
@@ -54,18 +77,17 @@ typedef struct {
     size_t index; /* 1..n_threads-1 */
 } worker_arg;
 
-/* Take tasks until none is left. */
+/* Thread t's share of the job: tasks t, t + n_threads, ... */
 static void run_tasks(mlp2_pool *p, size_t thread)
 {
-    for (;;) {
-        const size_t t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (t >= p->n_tasks)
-            return;
+    for (size_t t = thread; t < p->n_tasks; t += p->n_threads)
         p->fn(p->arg, t, thread);
-    }
 }
 
-/* Wait until gen differs from seen: spin first, then sleep. */
+/* Wait until gen differs from seen: spin first, then sleep.  The sleeper
+ * count and gen are a Dekker pair (seq_cst on both sides): either the
+ * caller sees this worker counted and wakes it, or this worker sees the
+ * new gen and does not wait. */
 static unsigned long wait_job(mlp2_pool *p, unsigned long seen)
 {
     unsigned long g;
@@ -75,8 +97,10 @@ static unsigned long wait_job(mlp2_pool *p, unsigned long seen)
         CPU_RELAX();
     }
     pthread_mutex_lock(&p->mu);
-    while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen)
+    atomic_fetch_add(&p->sleepers, 1);
+    while ((g = atomic_load(&p->gen)) == seen)
         pthread_cond_wait(&p->wake, &p->mu);
+    atomic_fetch_sub(&p->sleepers, 1);
     pthread_mutex_unlock(&p->mu);
     return g;
 }
@@ -92,9 +116,12 @@ static void *worker_main(void *arg)
         if (atomic_load_explicit(&p->stop, memory_order_acquire))
             return NULL;
         run_tasks(p, index);
-        /* the last worker out wakes the caller (under the lock, so the
-         * caller cannot miss it between its check and its wait) */
-        if (atomic_fetch_sub_explicit(&p->active, 1, memory_order_acq_rel) == 1) {
+        /* the last worker out wakes the caller if it sleeps (the same
+         * Dekker pair as wait_job's, with checked_out and caller_waits).
+         * A counter that only grows: the caller never writes its line,
+         * which would cost a round trip on the next hand-over. */
+        if (atomic_fetch_add(&p->checked_out, 1) + 1 == seen * p->n_started &&
+            atomic_load(&p->caller_waits)) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done);
             pthread_mutex_unlock(&p->mu);
@@ -132,8 +159,9 @@ mlp2_status mlp2__pool_create(mlp2_pool **out, size_t n_threads)
     *p = (mlp2_pool){.n_threads = n_threads, .threads = (pthread_t *)(void *)(args + n_workers)};
     atomic_init(&p->gen, 0);
     atomic_init(&p->stop, false);
-    atomic_init(&p->next, 0);
-    atomic_init(&p->active, 0);
+    atomic_init(&p->checked_out, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->caller_waits, false);
     if (pthread_mutex_init(&p->mu, NULL) != 0) {
         mlp2__free(p);
         return MLP2_FAIL(MLP2_ENOMEM);
@@ -186,24 +214,27 @@ void mlp2__pool_run(mlp2_pool *p, size_t n_tasks, mlp2_task_fn fn, void *arg)
     p->fn = fn;
     p->arg = arg;
     p->n_tasks = n_tasks;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->active, p->n_started, memory_order_relaxed);
-    pthread_mutex_lock(&p->mu);
-    const unsigned long g = atomic_load_explicit(&p->gen, memory_order_relaxed);
-    atomic_store_explicit(&p->gen, g + 1, memory_order_release);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
+    const unsigned long g = atomic_load_explicit(&p->gen, memory_order_relaxed) + 1;
+    const unsigned long all_out = g * p->n_started;
+    atomic_store(&p->gen, g);
+    if (atomic_load(&p->sleepers) != 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
 
     run_tasks(p, 0);
 
     /* every worker checks out before the job's arguments go out of scope */
     for (int i = 0; i < POOL_SPIN; i++) {
-        if (atomic_load_explicit(&p->active, memory_order_acquire) == 0)
+        if (atomic_load_explicit(&p->checked_out, memory_order_acquire) == all_out)
             return;
         CPU_RELAX();
     }
     pthread_mutex_lock(&p->mu);
-    while (atomic_load_explicit(&p->active, memory_order_acquire) != 0)
+    atomic_store(&p->caller_waits, true);
+    while (atomic_load(&p->checked_out) != all_out)
         pthread_cond_wait(&p->done, &p->mu);
+    atomic_store(&p->caller_waits, false);
     pthread_mutex_unlock(&p->mu);
 }

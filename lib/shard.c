@@ -44,24 +44,27 @@ struct mlp2_shards {
 
 /*
  * Rows per shard, from the shape only.  A shard costs a fixed overhead --
- * handing it to a worker (a few microseconds, more on a loaded machine) and
- * one more pass of the reduction over the n_params gradient (memory-bound:
- * about 10 multiply-adds' time per parameter) -- and a shard of r rows
- * computes r (50 + w) multiply-add equivalents, w = n_in n_hidden +
- * n_hidden n_out (the 50 is the per-row work outside the products:
- * sigmoid, residual).  A shard gets enough rows for the overhead to stay
- * near 1/16 of its work:
- *     r = 16 (20000 + 10 n_params) / (50 + w),   at least 64.
- * For 784-512-10 that is 161 rows, for 64-256-1 181, for 2-3-1 5459.  The
- * constants were measured with mlp2-bench --threads on the benchmark
- * machine (docs/SCALING.md).  At least 64 rows: batches of m <= 127 rows
- * are one shard, on the calling thread, so small batches never pay for
- * threads.
+ * handing it to a worker and checking it out (one round trip between two
+ * cores, about 0.4 us when the worker spins: pool.c) and one more pass of
+ * the reduction over the n_params gradient (memory-bound: about 10
+ * multiply-adds' time per parameter) -- and a shard of r rows computes
+ * r (50 + w) multiply-add equivalents, w = n_in n_hidden + n_hidden n_out
+ * (the 50 is the per-row work outside the products: sigmoid, residual).
+ * A shard gets enough rows for the overhead to stay near 1/16 of its work:
+ *     r = 16 (1500 + 10 n_params) / (50 + w),   at least 64.
+ * For 784-512-10 that is 160 rows, for 64-256-1 163, for 10-32-1 212, for
+ * 2-3-1 442.  The constants were measured with mlp2-par-bench on the
+ * benchmark machine (docs/SCALING.md).  The fixed term was 20000 while a
+ * hand-over cost 0.6 us and the caller checked predict's outputs after the
+ * workers had written them (shard.c, predict_task): 2-3-1 then needed
+ * 5459-row shards, and batches of 1024 and 4096 rows ran on one thread.
+ * At least 64 rows: batches of m <= 127 rows are one shard, on the
+ * calling thread, so small batches never pay for threads.
  */
 static size_t shard_rows(const mlp2 *net)
 {
     const double w = (double)net->n_in * (double)net->n_hidden + (double)net->n_hidden * (double)net->n_out;
-    const double r = 16.0 * (20000.0 + 10.0 * (double)net->n_params) / (50.0 + w);
+    const double r = 16.0 * (1500.0 + 10.0 * (double)net->n_params) / (50.0 + w);
     if (!(r < 1e15)) /* huge and NaN-free: a shard of the whole chunk */
         return SIZE_MAX;
     return r < 64.0 ? 64 : (size_t)r;
@@ -157,6 +160,7 @@ typedef struct {
     double *grad;         /* leaf 0 of the tree (NULL: loss only) */
     mlp2_path path;
     double sse[MLP2_MAX_SHARDS];
+    bool finite[MLP2_MAX_SHARDS]; /* predict: shard s's outputs are finite */
 } chunk_job;
 
 /* a[i] += b[i] */
@@ -232,31 +236,43 @@ double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, con
 
 /* ---- predictions -------------------------------------------------------- */
 
+/* The outputs are checked by the thread that wrote them, while they are in
+ * its cache: a check on the calling thread afterwards pulled every
+ * worker's output lines across (2-3-1, 4096 rows: the worker's shards ran
+ * 20% slower than the caller's, the next call's stores waiting for lines
+ * the check had left shared). */
 static void predict_task(void *arg, size_t s, size_t thread)
 {
     chunk_job *j = arg;
     const size_t a = mlp2__part_start(j->rows, j->S, s), b = mlp2__part_start(j->rows, j->S, s + 1);
-    mlp2__chunk_predict(j->net, &j->sh->sub[thread], b - a, j->X + a * j->net->n_in,
-                        j->A2 + a * j->net->n_out, j->path);
+    const size_t no = j->net->n_out;
+    double *out = j->A2 + a * no;
+    mlp2__chunk_predict(j->net, &j->sh->sub[thread], b - a, j->X + a * j->net->n_in, out, j->path);
+    j->finite[s] = mlp2__all_finite((b - a) * no, out);
 }
 
-void mlp2__sharded_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+bool mlp2__sharded_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                            double *A2, mlp2_path path)
 {
     mlp2_shards *sh = ws->mt;
     const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
+    bool finite = true;
     for (size_t r0 = 0; r0 < m; r0 += mb) {
         const size_t rows = m - r0 < mb ? m - r0 : mb;
         chunk_job j = {.net = net, .sh = sh, .rows = rows, .S = mlp2__shard_count(net, rows),
                        .X = X + r0 * ni, .A2 = A2 + r0 * no, .path = path};
         if (j.S == 1) {
             mlp2__chunk_predict(net, &sh->sub[0], rows, j.X, j.A2, path);
+            finite = mlp2__all_finite(rows * no, j.A2) && finite;
             continue;
         }
         mlp2__blas_single_begin();
         mlp2__pool_run(sh->pool, j.S, predict_task, &j);
         mlp2__blas_single_end();
+        for (size_t s = 0; s < j.S; s++)
+            finite = j.finite[s] && finite;
     }
+    return finite;
 }
 
 /* ---- element-wise passes over the parameters ---------------------------- */

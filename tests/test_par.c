@@ -57,12 +57,12 @@ static void problem_free(problem *p)
     free(p->Y);
 }
 
-/* BLAS path: chunks of 1200 (4 shards of about 300 rows) and 800 (2) */
+/* BLAS path: chunks of 1200 rows and 800, 4 shards each */
 static void blas_problem(problem *p) { problem_make(p, 64, 40, 3, 2000, 1200, 11); }
 /* the BLAS path's fused tail (one output, sigmoid, linear: kernels.c's
- * mlp2__sigmoid_linear1_tail): chunks of 1400 rows, 2 shards each */
+ * mlp2__sigmoid_linear1_tail): chunks of 1400 rows, 4 shards each */
 static void fused_problem(problem *p) { problem_make(p, 20, 30, 1, 4200, 1400, 14); }
-/* small path: chunks of 20000 rows and 16000, 2 shards each */
+/* small path: chunks of 20000 rows and 16000, several shards each */
 static void small_problem(problem *p) { problem_make(p, 2, 3, 1, 36000, 20000, 12); }
 
 static void check_loss_grad_predict(problem *p)
@@ -239,11 +239,11 @@ static void train(problem *p, size_t threads, double *theta, mlp2_train_report *
     assert_int_equal(mlp2_clone(&net, p->net), MLP2_OK);
     mlp2_train_config cfg = mlp2_train_defaults();
     cfg.epochs = 60;
-    cfg.batch_size = 700; /* 2 shards a batch; the last batch of 100 rows: 1 */
+    cfg.batch_size = 700; /* 4 shards a batch; the last batch of 100 rows: 1 */
     cfg.optim.lr = 0.02;
     cfg.patience = 3;
     cfg.threads = threads;
-    /* rows 0..1499 train, 1500..1999 validate (one chunk of 500 rows, 1 shard) */
+    /* rows 0..1499 train, 1500..1999 validate (one chunk of 500 rows, 2 shards) */
     const size_t mt = 1500, mv = p->m - mt;
     assert_int_equal(mlp2_train(net, &cfg, mt, p->X, p->Y, mv, p->X + mt * p->ni, p->Y + mt * p->no, rep),
                      MLP2_OK);
@@ -646,6 +646,56 @@ static void test_nonfinite_blas(void **state)
     problem_free(&p);
 }
 
+/* Finite inputs whose outputs overflow in one row only, wherever that row
+ * sits (the first, the first of the last shard, one in the middle, the
+ * last): every thread count returns MLP2_ENONFINITE, and MLP2_OK when no
+ * row overflows.  Each shard checks its own outputs on the thread that
+ * wrote them (shard.c, predict_task); a shard whose check were lost would
+ * pass its Inf.  W1's first row is 60 and the rest 0: a row with x0 = +1
+ * has every hidden unit near 1 and A2 = 1e308 sum A1 > DBL_MAX; x0 = -1
+ * gives A1 near 1e-26 and a finite A2. */
+static void check_predict_overflow(problem *p)
+{
+    const size_t np = mlp2_n_params(p->net), ni = p->ni, nh = p->nh, m = p->mb, S = mlp2__shard_count(p->net, m);
+    assert_true(S >= 4);
+    double *theta = calloc(np, sizeof(double)), *P = malloc(m * p->no * sizeof(double));
+    double *X = calloc(m * ni, sizeof(double));
+    for (size_t h = 0; h < nh; h++)
+        theta[h] = 60.0; /* W1[0][h] */
+    for (size_t k = mlp2__off_W2(p->net); k < mlp2__off_b2(p->net); k++)
+        theta[k] = 1e308; /* W2; b1 = b2 = 0 */
+    assert_int_equal(mlp2_set_params(p->net, theta), MLP2_OK);
+    for (size_t i = 0; i < m; i++)
+        X[i * ni] = -1.0;
+    const size_t rows[] = {0, mlp2__part_start(m, S, S - 1), m / 2 + 1, m - 1};
+    for (size_t c = 0; c < N_COUNTS; c++) {
+        mlp2_workspace *ws;
+        assert_int_equal(mlp2_workspace_create_mt(&ws, p->net, m, thread_counts[c]), MLP2_OK);
+        assert_int_equal(mlp2_predict(p->net, ws, m, X, P), MLP2_OK);
+        for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+            X[rows[k] * ni] = 1.0;
+            assert_int_equal(mlp2_predict(p->net, ws, m, X, P), MLP2_ENONFINITE);
+            X[rows[k] * ni] = -1.0;
+        }
+        mlp2_workspace_free(ws);
+    }
+    free(theta);
+    free(P);
+    free(X);
+}
+
+static void test_predict_overflow(void **state)
+{
+    (void)state;
+    problem p;
+    small_problem(&p);
+    check_predict_overflow(&p);
+    problem_free(&p);
+    blas_problem(&p);
+    check_predict_overflow(&p);
+    problem_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -663,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_optim_ranges),
         cmocka_unit_test(test_nonfinite_small),
         cmocka_unit_test(test_nonfinite_blas),
+        cmocka_unit_test(test_predict_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
