@@ -272,7 +272,7 @@ static void sgd_step_case(size_t h, size_t m, int ws_kind, double big, double lr
 }
 
 /* every size class: one row, tiny batches, a BLAS-sized shape, chunks, and
- * shards on two threads (1-60-1 shards from about 4100 rows in one chunk) */
+ * shards on two threads (1-60-1 shards from about 620 rows in one chunk) */
 static void test_sgd_step_one_sided(void **state)
 {
     (void)state;
