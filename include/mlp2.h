@@ -432,8 +432,10 @@ typedef struct mlp2_train_config {
     void *user;             /* passed to on_epoch */
     const volatile sig_atomic_t *cancel; /* may be NULL; non-zero stops after the current batch */
     size_t threads;         /* 0: one thread, BLAS threads as set (mlp2_workspace_create);
-                               >= 1: this many threads (mlp2_workspace_create_mt), the same
-                               bits for every count >= 1; at most MLP2_MAX_THREADS */
+                               >= 1: up to this many threads (mlp2_workspace_create_mt), the
+                               same bits for every count >= 1; at most MLP2_MAX_THREADS.  A
+                               run whose work, epochs x (m + m_val) x (50 + n_in n_hidden +
+                               n_hidden n_out), is below 1e7 makes no thread */
 } mlp2_train_config;
 
 typedef struct mlp2_train_report {

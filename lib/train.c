@@ -111,6 +111,26 @@ static mlp2_status check_data(size_t rows, size_t cols, const double *A)
     return mlp2__all_finite(n, A) ? MLP2_OK : MLP2_FAIL(MLP2_ENONFINITE);
 }
 
+/* The threads of a run of cfg->threads >= 1: 1 when the whole run is too
+ * short to pay for making and joining the pool's threads (50-100 us on the
+ * benchmark machine).  The run then keeps its shards and runs them on the
+ * calling thread: the same bits, since every thread count gives them.
+ * The work is counted as in shard.c, 50 + w multiply-add equivalents a
+ * row, w = n_in n_hidden + n_hidden n_out, for every row of every epoch
+ * (an upper bound: early stopping may end the run sooner); below 1e7,
+ * about a millisecond, no thread is made.  Measured (mlp2-par-bench --ops
+ * epoch, one epoch in batches of 1024 rows, pool made for every call):
+ * 2-3-1 over 1024 rows took 87.5 ns a row on two threads against 6.6 on
+ * one, over 4096 rows 24.7 against 6.4; 64-256-1 over 1024 rows (1.7e7)
+ * was 1.70x faster on two. */
+#define RUN_POOL_WORK 1e7
+static size_t run_threads(const mlp2 *net, const mlp2_train_config *cfg, size_t m, size_t m_val)
+{
+    const double w = 50.0 + (double)net->n_in * (double)net->n_hidden + (double)net->n_hidden * (double)net->n_out;
+    const double work = (double)cfg->epochs * ((double)m + (double)m_val) * w;
+    return work >= RUN_POOL_WORK ? cfg->threads : 1;
+}
+
 static mlp2_status run_alloc(run_mem *r, const mlp2 *net, const mlp2_train_config *cfg, size_t m,
                              size_t batch, size_t m_val)
 {
@@ -121,7 +141,7 @@ static mlp2_status run_alloc(run_mem *r, const mlp2 *net, const mlp2_train_confi
     const size_t val_rows = m_val < 1024 ? m_val : 1024;
     const size_t ws_rows = batch > val_rows ? batch : val_rows;
     /* threads >= 1: the batches are split among a pool made here, once */
-    st = cfg->threads >= 1 ? mlp2_workspace_create_mt(&r->ws, net, ws_rows, cfg->threads)
+    st = cfg->threads >= 1 ? mlp2_workspace_create_mt(&r->ws, net, ws_rows, run_threads(net, cfg, m, m_val))
                            : mlp2_workspace_create(&r->ws, net, ws_rows);
     if (st != MLP2_OK)
         return st;

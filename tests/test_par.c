@@ -556,6 +556,58 @@ static void test_pool_size(void **state)
     problem_free(&p);
 }
 
+/* mlp2_train makes its pool only when the run's work pays for the threads
+ * (lib/train.c, run_threads: epochs x rows x (50 + w) >= 1e7): one epoch
+ * of 2-3-1 over 1024 rows (6e4) runs its two shards on the calling thread,
+ * 200 epochs (1.2e7) make a worker.  The epoch callback counts the
+ * process's threads while the run's workspace is alive.  Both runs give
+ * the bits of threads = 1. */
+static int count_threads(void *user, size_t epoch, double train_loss, double val_loss)
+{
+    (void)epoch, (void)train_loss, (void)val_loss;
+    int *most = user;
+    const int n = thread_count();
+    *most = n > *most ? n : *most;
+    return 0;
+}
+
+static void test_train_pool_pays(void **state)
+{
+    (void)state;
+    const int threads0 = threads_before();
+    if (threads0 < 0)
+        skip();
+    problem p;
+    problem_make(&p, 2, 3, 1, 1024, 1024, 21);
+    const size_t np = mlp2_n_params(p.net), epochs[] = {1, 200};
+    double *th = malloc(np * sizeof(double)), *th1 = malloc(np * sizeof(double));
+    for (size_t e = 0; e < 2; e++) {
+        int most = 0;
+        mlp2_train_config cfg = mlp2_train_defaults();
+        cfg.epochs = epochs[e];
+        cfg.batch_size = 1024;
+        cfg.on_epoch = count_threads;
+        cfg.user = &most;
+        mlp2 *a, *b;
+        assert_int_equal(mlp2_clone(&a, p.net), MLP2_OK);
+        assert_int_equal(mlp2_clone(&b, p.net), MLP2_OK);
+        cfg.threads = 2;
+        assert_int_equal(mlp2_train(a, &cfg, p.m, p.X, p.Y, 0, NULL, NULL, NULL), MLP2_OK);
+        assert_int_equal(most, e == 0 ? threads0 : threads0 + 1);
+        cfg.threads = 1;
+        assert_int_equal(mlp2_train(b, &cfg, p.m, p.X, p.Y, 0, NULL, NULL, NULL), MLP2_OK);
+        assert_int_equal(mlp2_get_params(a, th), MLP2_OK);
+        assert_int_equal(mlp2_get_params(b, th1), MLP2_OK);
+        assert_memory_equal(th, th1, np * sizeof(double));
+        mlp2_free(a);
+        mlp2_free(b);
+        assert_int_equal(threads_now(threads0), threads0);
+    }
+    free(th);
+    free(th1);
+    problem_free(&p);
+}
+
 /* Shard counts are powers of two up to 16, never fewer for more rows, so
  * that 2, 4, 8 and 16 threads share a chunk's shards equally. */
 static void test_shard_counts(void **state)
@@ -709,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_two_callers),
         cmocka_unit_test(test_oom_create_mt),
         cmocka_unit_test(test_pool_size),
+        cmocka_unit_test(test_train_pool_pays),
         cmocka_unit_test(test_shard_counts),
         cmocka_unit_test(test_optim_ranges),
         cmocka_unit_test(test_nonfinite_small),
