@@ -23,7 +23,7 @@
  * The caller spins the same way while it waits for the workers.  A job
  * handed to a spinning worker costs one round trip between the cores: an
  * empty job took 570-600 ns on the benchmark machine with the mutex, the
- * condition variables and one counter on every hand-over, 360-400 ns with
+ * condition variables and one counter on every hand-over, 340-400 ns with
  * the layout below (a plain ping-pong between the two cores: 270-300 ns).
  */
 #include "internal.h"
