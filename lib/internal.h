@@ -481,6 +481,9 @@ void mlp2__pool_run(mlp2_pool *p, size_t n_tasks, mlp2_task_fn fn, void *arg);
 
 /* ---- shard.c: a batch cut into shards for the pool ---------------------- */
 typedef struct mlp2_shards mlp2_shards;
+/* Rows of a shard, at least: a chunk of fewer than 2 MLP2_SHARD_MIN_ROWS
+ * rows is one shard, on the calling thread. */
+#define MLP2_SHARD_MIN_ROWS 64
 /* Shards of a chunk of `rows` rows: from the shape and rows only. */
 size_t mlp2__shard_count(const mlp2 *net, size_t rows);
 /* Scratch for min(n_threads, shards of a max_batch chunk) threads
@@ -495,9 +498,11 @@ void mlp2__shards_free(mlp2_shards *sh); /* NULL: no-op */
 typedef void (*mlp2_range_fn)(void *arg, size_t lo, size_t hi);
 void mlp2__ws_for(mlp2_workspace *ws, size_t n, mlp2_range_fn fn, void *arg);
 /* As the chunk loop of pass.c, shard by shard on the pool (ws->mt != NULL):
- * returns sum (A2 - Y)^2 over m rows, grad (if non-NULL) the gradient. */
+ * returns sum (A2 - Y)^2 over m rows, grad (if non-NULL) the gradient.
+ * check: each shard first checks its rows of X and Y, and a non-finite
+ * value makes the sum NaN (grad then holds no meaningful values). */
 double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
-                              const double *Y, double inv_m, double *grad, mlp2_path path);
+                              const double *Y, double inv_m, double *grad, mlp2_path path, bool check);
 /* ... and the predictions, true when every output is finite */
 bool mlp2__sharded_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                            double *A2, mlp2_path path);

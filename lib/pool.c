@@ -120,7 +120,7 @@ static void *worker_main(void *arg)
          * Dekker pair as wait_job's, with checked_out and caller_waits).
          * A counter that only grows: the caller never writes its line,
          * which would cost a round trip on the next hand-over. */
-        if (atomic_fetch_add(&p->checked_out, 1) + 1 == seen * p->n_started &&
+        if (atomic_fetch_add(&p->checked_out, 1) + 1 == seen * (unsigned long)p->n_started &&
             atomic_load(&p->caller_waits)) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done);
@@ -215,7 +215,7 @@ void mlp2__pool_run(mlp2_pool *p, size_t n_tasks, mlp2_task_fn fn, void *arg)
     p->arg = arg;
     p->n_tasks = n_tasks;
     const unsigned long g = atomic_load_explicit(&p->gen, memory_order_relaxed) + 1;
-    const unsigned long all_out = g * p->n_started;
+    const unsigned long all_out = g * (unsigned long)p->n_started; /* both sides wrap alike */
     atomic_store(&p->gen, g);
     if (atomic_load(&p->sleepers) != 0) {
         pthread_mutex_lock(&p->mu);

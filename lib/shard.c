@@ -67,7 +67,7 @@ static size_t shard_rows(const mlp2 *net)
     const double r = 16.0 * (1500.0 + 10.0 * (double)net->n_params) / (50.0 + w);
     if (!(r < 1e15)) /* huge and NaN-free: a shard of the whole chunk */
         return SIZE_MAX;
-    return r < 64.0 ? 64 : (size_t)r;
+    return r < (double)MLP2_SHARD_MIN_ROWS ? MLP2_SHARD_MIN_ROWS : (size_t)r;
 }
 
 /* As many shards as rows / shard_rows allows, at most MLP2_MAX_SHARDS,
@@ -156,6 +156,7 @@ typedef struct {
     size_t rows, S;       /* the chunk's rows and shards */
     const double *X, *Y;  /* the chunk's first row */
     double *A2;           /* predict: the chunk's first output row */
+    bool check;           /* each shard checks its rows of X and Y first */
     double inv_m, beta;   /* 1/m of the whole batch; beta of shard 0's gradient */
     double *grad;         /* leaf 0 of the tree (NULL: loss only) */
     mlp2_path path;
@@ -176,11 +177,21 @@ static double *leaf(const chunk_job *j, size_t s)
     return s == 0 ? j->grad : j->sh->partial + (s - 1) * j->net->n_params;
 }
 
+/* rows of X (n_in values each) and Y (n_out) all finite */
+static bool rows_finite(const mlp2 *net, size_t rows, const double *X, const double *Y)
+{
+    return mlp2__all_finite(rows * net->n_in, X) && mlp2__all_finite(rows * net->n_out, Y);
+}
+
 static void grad_task(void *arg, size_t s, size_t thread)
 {
     chunk_job *j = arg;
     const size_t a = mlp2__part_start(j->rows, j->S, s), b = mlp2__part_start(j->rows, j->S, s + 1);
     const size_t ni = j->net->n_in, no = j->net->n_out;
+    if (j->check && !rows_finite(j->net, b - a, j->X + a * ni, j->Y + a * no)) {
+        j->sse[s] = (double)NAN; /* the loss is NaN: the step is refused */
+        return;
+    }
     j->sse[s] = mlp2__chunk_sse_grad(j->net, &j->sh->sub[thread], b - a, j->X + a * ni, j->Y + a * no,
                                      j->inv_m, s == 0 ? j->beta : 0.0, j->grad ? leaf(j, s) : NULL,
                                      j->path);
@@ -209,7 +220,7 @@ static double tree_sum(double *v, size_t S)
 }
 
 double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
-                              const double *Y, double inv_m, double *grad, mlp2_path path)
+                              const double *Y, double inv_m, double *grad, mlp2_path path, bool check)
 {
     mlp2_shards *sh = ws->mt;
     const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch, np = net->n_params;
@@ -218,18 +229,22 @@ double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, con
         const size_t rows = m - r0 < mb ? m - r0 : mb;
         chunk_job j = {.net = net, .sh = sh, .rows = rows, .S = mlp2__shard_count(net, rows),
                        .X = X + r0 * ni, .Y = Y + r0 * no, .inv_m = inv_m,
-                       .beta = r0 == 0 ? 0.0 : 1.0, .grad = grad, .path = path};
+                       .beta = r0 == 0 ? 0.0 : 1.0, .grad = grad, .path = path, .check = check};
         if (j.S == 1) {
             /* one shard: the calling thread, BLAS as the process set it */
-            sse += mlp2__chunk_sse_grad(net, &sh->sub[0], rows, j.X, j.Y, inv_m, j.beta, grad, path);
+            sse += check && !rows_finite(net, rows, j.X, j.Y)
+                       ? (double)NAN
+                       : mlp2__chunk_sse_grad(net, &sh->sub[0], rows, j.X, j.Y, inv_m, j.beta, grad, path);
             continue;
         }
         mlp2__blas_single_begin();
         mlp2__pool_run(sh->pool, j.S, grad_task, &j);
-        if (grad)
+        const double chunk_sse = tree_sum(j.sse, j.S);
+        /* (a shard that found a non-finite input wrote no gradient: nothing to add) */
+        if (grad && !(check && isnan(chunk_sse)))
             mlp2__pool_run(sh->pool, (np + REDUCE_SLICE - 1) / REDUCE_SLICE, reduce_task, &j);
         mlp2__blas_single_end();
-        sse += tree_sum(j.sse, j.S);
+        sse += chunk_sse;
     }
     return sse;
 }

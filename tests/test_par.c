@@ -631,7 +631,10 @@ static void test_shard_counts(void **state)
  * chunk's last, a value in the middle): every thread count returns
  * MLP2_ENONFINITE with the outputs untouched and the model unchanged.
  * The check runs in ranges on the workers when the batch is sharded
- * (pass.c, finite_ws); a range that missed its values would pass. */
+ * (pass.c, finite_ws), or, for mlp2_sgd_step with the linear head, in the
+ * shards themselves (shard.c, grad_task); a range that missed its values
+ * would pass.  (For the step, the arithmetic would also end in a NaN or an
+ * Inf and a refused step; the check makes that a rule, not a result.) */
 static void check_nonfinite(problem *p)
 {
     const size_t np = mlp2_n_params(p->net), nx = p->m * p->ni, ny = p->m * p->no;
@@ -665,6 +668,9 @@ static void check_nonfinite(problem *p)
                     assert_true(P[i] == 42.0);
             }
             assert_int_equal(mlp2_sgd_step(p->net, ws, p->m, p->X, p->Y, 0.1, &L), MLP2_ENONFINITE);
+            /* a bad lr as well: the data's status first, as on one thread
+             * (the sharded step checks the data in its shards, pass.c) */
+            assert_int_equal(mlp2_sgd_step(p->net, ws, p->m, p->X, p->Y, -1.0, &L), MLP2_ENONFINITE);
             assert_int_equal(mlp2_get_params(p->net, after), MLP2_OK);
             assert_memory_equal(after, theta, np * sizeof(double));
             *v = keep;
