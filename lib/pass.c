@@ -277,6 +277,11 @@ static bool sharded(const mlp2 *net, const mlp2_workspace *ws, size_t m)
     return ws && ws->mt && mlp2__shard_count(net, m < ws->max_batch ? m : ws->max_batch) > 1;
 }
 
+/* A sharded batch (two shards or more) never takes the rows path (this
+ * assertion) or blas_step (its condition in mlp2__sgd_step_path), which
+ * would not check the data. */
+_Static_assert(MLP2_ROWS_MAX < 2 * MLP2_SHARD_MIN_ROWS, "the rows path's batches are never sharded");
+
 /* mlp2_sgd_step's check that X and Y are finite moves into the shards of a
  * sharded batch: each shard checks its rows on the thread that then reads
  * them, instead of the calling thread reading all of them first (2-3-1 at
@@ -287,10 +292,6 @@ static bool sharded(const mlp2 *net, const mlp2_workspace *ws, size_t m)
  * for the linear head: the classification heads' target check, which runs
  * first, would meet the non-finite targets and answer MLP2_EINVAL where
  * the unsharded call answers MLP2_ENONFINITE. */
-/* A sharded batch (two shards or more) never takes the rows path (this
- * assertion) or blas_step (its condition in mlp2__sgd_step_path), which
- * would not check the data. */
-_Static_assert(MLP2_ROWS_MAX < 2 * MLP2_SHARD_MIN_ROWS, "the rows path's batches are never sharded");
 static bool step_checks_in_shards(const mlp2 *net, const mlp2_workspace *ws, size_t m)
 {
     return net->head == MLP2_HEAD_LINEAR && sharded(net, ws, m);
@@ -573,7 +574,7 @@ mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const d
         st = mlp2__rows_sgd_step(net, ws, m, X, Y, lr, &L);
     } else if (m <= ws->max_batch && !use_small(net, m, path) &&
                (m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params) &&
-               !(ws->mt && mlp2__shard_count(net, m) > 1)) { /* shards: loss_grad's threads */
+               !sharded(net, ws, m)) { /* shards: loss_grad's threads */
         /* one chunk, and the bound's passes over X, delta1 and delta2 cost
          * less than the three passes over the parameters they save */
         st = blas_step(net, ws, m, X, Y, lr, &L);
