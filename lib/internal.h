@@ -152,6 +152,11 @@ MLP2_PEER void mlp2__mpi_optim_write(mlp2_optim *opt, mlp2 *net, const double *g
                                      size_t hi, mlp2_workspace *ws);
 /* net's parameter vector itself (n_params doubles, the layout of theta) */
 MLP2_PEER double *mlp2__mpi_params(mlp2 *net);
+/* The threads a run of cfg->threads >= 1 over m training and m_val
+ * validation rows gets: cfg->threads, or 1 when the whole run is too short
+ * to pay for making a pool (lib/train.c; mlp2_train uses it too) */
+MLP2_PEER size_t mlp2__mpi_run_threads(const mlp2 *net, const mlp2_train_config *cfg, size_t m,
+                                       size_t m_val);
 
 /* ---- blas.c: the one BLAS seam ------------------------------------------ */
 /* C = alpha op(A) op(B) + beta C, all row-major; C is M x N, K inner.

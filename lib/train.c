@@ -111,7 +111,8 @@ static mlp2_status check_data(size_t rows, size_t cols, const double *A)
     return mlp2__all_finite(n, A) ? MLP2_OK : MLP2_FAIL(MLP2_ENONFINITE);
 }
 
-/* The threads of a run of cfg->threads >= 1: 1 when the whole run is too
+/* The threads of a run of cfg->threads >= 1 (mlp2_train's, and each
+ * rank's of mlp2_mpi_train over its own rows): 1 when the whole run is too
  * short to pay for making and joining the pool's threads (50-100 us on the
  * benchmark machine).  The run then keeps its shards and runs them on the
  * calling thread: the same bits, since every thread count gives them.
@@ -124,7 +125,7 @@ static mlp2_status check_data(size_t rows, size_t cols, const double *A)
  * one, over 4096 rows 24.7 against 6.4; 64-256-1 over 1024 rows (1.7e7)
  * was 1.70x faster on two. */
 #define RUN_POOL_WORK 1e7
-static size_t run_threads(const mlp2 *net, const mlp2_train_config *cfg, size_t m, size_t m_val)
+size_t mlp2__mpi_run_threads(const mlp2 *net, const mlp2_train_config *cfg, size_t m, size_t m_val)
 {
     const double w = 50.0 + (double)net->n_in * (double)net->n_hidden + (double)net->n_hidden * (double)net->n_out;
     const double work = (double)cfg->epochs * ((double)m + (double)m_val) * w;
@@ -141,8 +142,9 @@ static mlp2_status run_alloc(run_mem *r, const mlp2 *net, const mlp2_train_confi
     const size_t val_rows = m_val < 1024 ? m_val : 1024;
     const size_t ws_rows = batch > val_rows ? batch : val_rows;
     /* threads >= 1: the batches are split among a pool made here, once */
-    st = cfg->threads >= 1 ? mlp2_workspace_create_mt(&r->ws, net, ws_rows, run_threads(net, cfg, m, m_val))
-                           : mlp2_workspace_create(&r->ws, net, ws_rows);
+    st = cfg->threads >= 1
+             ? mlp2_workspace_create_mt(&r->ws, net, ws_rows, mlp2__mpi_run_threads(net, cfg, m, m_val))
+             : mlp2_workspace_create(&r->ws, net, ws_rows);
     if (st != MLP2_OK)
         return st;
     size_t nx = 0, ny = 0, nb = 0, total;

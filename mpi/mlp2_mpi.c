@@ -212,8 +212,13 @@ static mlp2_status run_alloc(run *r, const mlp2 *net, const mlp2_train_config *c
     const size_t val_rows = m_val_local < 1024 ? m_val_local : 1024;
     size_t rows = local_batch > val_rows ? local_batch : val_rows;
     rows = rows ? rows : 1;
-    mlp2_status st = cfg->threads >= 1 ? mlp2_workspace_create_mt(&r->ws, net, rows, cfg->threads)
-                                       : mlp2_workspace_create(&r->ws, net, rows);
+    /* threads >= 1: a pool, unless this rank's share of the run is too
+     * short to pay for it (mlp2_train's rule, over the local rows; the bits
+     * are the same either way) */
+    mlp2_status st = cfg->threads >= 1
+                         ? mlp2_workspace_create_mt(&r->ws, net, rows,
+                                                    mlp2__mpi_run_threads(net, cfg, m_local, m_val_local))
+                         : mlp2_workspace_create(&r->ws, net, rows);
     if (st != MLP2_OK)
         return st;
     if ((st = mlp2_optim_create(&r->opt, net, &cfg->optim)) != MLP2_OK)

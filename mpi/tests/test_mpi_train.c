@@ -10,6 +10,8 @@
  *   - bit-identical parameters on every rank (gathered, memcmp);
  *   - bit-identical from run to run;
  *   - a callback that stops on one rank only stops every rank;
+ *   - a rank makes its pool's threads only when its share of the run pays
+ *     for them (the rule of mlp2_train);
  *   - failures on one rank: NaN in its data, an allocator that always fails,
  *     a shape or configuration that differs, NULL data with rows: every rank
  *     returns the same status and keeps its model; a step that overflows
@@ -18,6 +20,7 @@
  * Exit status: 0 when every check passed on this rank, 1 otherwise (mpirun
  * then fails).
  */
+#include <dirent.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -67,7 +70,7 @@ static void my_rows(size_t n, size_t *lo, size_t *hi)
     static const double cut[5][5] = {
         {0, 1}, {0, 0.38, 1}, {0, 0, 0.63, 1}, {0, 0, 0.5, 0.5, 1}, {0},
     };
-    size_t b[5];
+    size_t b[5] = {0};
     for (int r = 0; r <= size; r++)
         b[r] = (size_t)(cut[size - 1][r] * (double)n);
     if (size == 4)
@@ -138,6 +141,79 @@ static mlp2_status mpi_train(mlp2 *net, const mlp2_train_config *cfg, bool val, 
                           hi > lo ? Y + lo * NO : NULL, val ? vhi - vlo : 0,
                           val && vhi > vlo ? Xv + vlo * NI : NULL, val && vhi > vlo ? Yv + vlo * NO : NULL,
                           rep);
+}
+
+/* Threads of this process, from /proc/self/task (-1 if unreadable). */
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* on_epoch: the most threads seen during the run */
+static int most_threads(void *user, size_t epoch, double tl, double vl)
+{
+    (void)epoch;
+    (void)tl;
+    (void)vl;
+    int *most = user;
+    const int n = thread_count();
+    *most = n > *most ? n : *most;
+    return 0;
+}
+
+/* A rank makes its pool only when its share of the run pays for it: the
+ * rule of lib/train.c, epochs x local rows x (50 + NI NH + NH NO) >= 1e7,
+ * over this rank's rows; 99 a row here.  4096 rows in one batch, so that
+ * every rank with rows to spare has shards for a second thread.  1 epoch:
+ * no rank makes a thread.  50 epochs: the ranks of 4096, 2580, 2540, 2048
+ * and 2047 rows make one worker (1.01e7 and more), those of 1556, 1516, 1
+ * and 0 rows none (7.7e6 and less).  The bits are those of threads = 1
+ * either way (check_config). */
+static void check_pool_rule(void)
+{
+    enum { MP = 4096 };
+    size_t lo, hi;
+    my_rows(MP, &lo, &hi);
+    double *Xp = malloc(sizeof(double) * MP * NI), *Yp = malloc(sizeof(double) * MP * NO);
+    CHECK(Xp && Yp);
+    if (!Xp || !Yp)
+        return;
+    for (size_t i = 0; i < MP * NI; i++)
+        Xp[i] = X[i % (M * NI)];
+    for (size_t i = 0; i < MP * NO; i++)
+        Yp[i] = Y[i % (M * NO)];
+    const size_t epochs[] = {1, 50};
+    for (size_t e = 0; e < 2; e++) {
+        const int before = thread_count();
+        if (before < 0)
+            break;
+        int most = 0;
+        mlp2_train_config c = mlp2_train_defaults();
+        c.epochs = epochs[e];
+        c.batch_size = MP;
+        c.threads = 2;
+        c.on_epoch = most_threads;
+        c.user = &most;
+        mlp2 *net = start_net(0);
+        CHECK(mlp2_mpi_train(net, &c, MPI_COMM_WORLD, hi - lo, Xp + lo * NI, Yp + lo * NO, 0, NULL, NULL,
+                             NULL) == MLP2_OK);
+        mlp2_free(net);
+        const double work = (double)epochs[e] * (double)(hi - lo) * (50.0 + NI * NH + NH * NO);
+        const int want = before + (work >= 1e7 ? 1 : 0);
+        if (most != want)
+            fprintf(stderr, "rank %d: %zu epochs over %zu rows: %d threads, want %d\n", rank, epochs[e],
+                    hi - lo, most, want);
+        CHECK(most == want);
+    }
+    free(Xp);
+    free(Yp);
 }
 
 /* The equality checks for one configuration. */
@@ -268,6 +344,7 @@ int main(int argc, char **argv)
     /* the same with 2 threads per rank */
     a.threads = 2;
     check_config(&a, false, "adam shuffled, 2 threads");
+    check_pool_rule();
     /* SGD with momentum, in order, validation, early stopping, a schedule */
     mlp2_train_config s = mlp2_train_defaults_for(MLP2_OPTIM_MOMENTUM);
     s.epochs = 40;
