@@ -1,7 +1,9 @@
 /* test_small_path.c - the plain-loop paths give the BLAS path's answers.
  *
- * White box: the small-shape path of pass.c (transposed tiles, plain loops)
- * against the BLAS path on the same model and data, for several tiny shapes,
+ * White box: the small-shape path of pass.c (transposed tiles, plain loops;
+ * for a sigmoid network with one linear output, such as the seed's 2-3-1,
+ * the lane kernel mlp2__sigmoid_linear1_lanes of kernels.c) against the
+ * BLAS path on the same model and data, for several tiny shapes,
  * a shape right at the MLP2_SMALL_WORK threshold, chunked workspaces and
  * batches that are not a multiple of the tile; the automatic choice of path;
  * and the skinny-product loops of the BLAS seam (mlp2__lgemm, and
