@@ -10,7 +10,6 @@
  * the pool's hand-over of jobs and the workers' writes to their own shards
  * are then checked for races.
  */
-#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -20,6 +19,7 @@
 #include <time.h>
 
 #include "countalloc.h"
+#include "threadcount.h"
 #include "internal.h"
 #include "testutil.h"
 
@@ -359,19 +359,6 @@ static void test_two_callers(void **state)
     mlp2_set_blas_threads(blas_before);
     free(ref);
     problem_free(&p);
-}
-
-/* Threads of this process, from /proc/self/task (-1 if unreadable). */
-static int thread_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
 }
 
 static void sleep_10ms(void)

@@ -20,7 +20,6 @@
  * Exit status: 0 when every check passed on this rank, 1 otherwise (mpirun
  * then fails).
  */
-#include <dirent.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +27,8 @@
 #include <string.h>
 
 #include <mlp2_mpi.h>
+
+#include "threadcount.h"
 
 #define NI 5
 #define NH 7
@@ -141,19 +142,6 @@ static mlp2_status mpi_train(mlp2 *net, const mlp2_train_config *cfg, bool val, 
                           hi > lo ? Y + lo * NO : NULL, val ? vhi - vlo : 0,
                           val && vhi > vlo ? Xv + vlo * NI : NULL, val && vhi > vlo ? Yv + vlo * NO : NULL,
                           rep);
-}
-
-/* Threads of this process, from /proc/self/task (-1 if unreadable). */
-static int thread_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
 }
 
 /* on_epoch: the most threads seen during the run */
