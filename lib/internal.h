@@ -106,6 +106,11 @@ struct mlp2_workspace {
     size_t threads;         /* as asked: mlp2_workspace_create_mt's n_threads, else 1 */
     struct mlp2_shards *mt; /* threads and shards (shard.c); NULL: one thread, no shards */
 };
+/* ws was made for net's shape (inline: mlp2_predict's one-row path) */
+static inline bool mlp2__ws_fits(const mlp2_workspace *ws, const mlp2 *net)
+{
+    return ws->n_in == net->n_in && ws->n_hidden == net->n_hidden && ws->n_out == net->n_out;
+}
 /* MLP2_OK when ws was made for net's shape, else MLP2_EINVAL. */
 mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net);
 

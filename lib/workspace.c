@@ -90,7 +90,5 @@ size_t mlp2_workspace_max_batch(const mlp2_workspace *ws)
 
 mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net)
 {
-    if (ws->n_in != net->n_in || ws->n_hidden != net->n_hidden || ws->n_out != net->n_out)
-        return MLP2_FAIL(MLP2_EINVAL);
-    return MLP2_OK;
+    return mlp2__ws_fits(ws, net) ? MLP2_OK : MLP2_FAIL(MLP2_EINVAL);
 }

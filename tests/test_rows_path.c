@@ -10,7 +10,9 @@
  *   - a step whose update overflows, at m = 1 and at a large m, leaves the
  *     model (and an optimizer's state) byte-identical, and a step whose
  *     bound fails but whose update is finite still succeeds;
- *   - a NaN or Inf anywhere in one short row of X or Y is refused. */
+ *   - a NaN or Inf anywhere in one short row of X or Y is refused;
+ *   - one row whose output overflows is refused, with a workspace and
+ *     without. */
 #include "testutil.h"
 
 #include "internal.h"
@@ -425,6 +427,36 @@ static void test_short_row_nonfinite(void **state)
     }
 }
 
+/* Finite inputs whose output overflows, at m = 1 with a workspace (pass.c's
+ * one-row path in mlp2_predict) and without one (the general path), for
+ * every output of every shape: W2's column j and b2[j] at DBL_MAX make
+ * output j = DBL_MAX (1 + sum of the hidden units) = Inf.  MLP2_ENONFINITE
+ * each time; with the column restored, MLP2_OK. */
+static void test_one_row_output_overflow(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < N_SHAPES; k++) {
+        const shape_t *sh = &shapes[k];
+        setup_t u = make(sh, 1, 1, 900 + k);
+        double *th = tu_alloc(u.np), *P = tu_alloc(sh->no);
+        const size_t w2 = sh->ni * sh->nh + sh->nh, b2 = w2 + sh->nh * sh->no;
+        for (size_t j = 0; j < sh->no; j++) {
+            memcpy(th, u.theta, u.np * sizeof(double));
+            for (size_t h = 0; h < sh->nh; h++)
+                th[w2 + h * sh->no + j] = DBL_MAX;
+            th[b2 + j] = DBL_MAX;
+            assert_int_equal(mlp2_set_params(u.net, th), MLP2_OK);
+            assert_int_equal(mlp2_predict(u.net, u.ws, 1, u.X, P), MLP2_ENONFINITE);
+            assert_int_equal(mlp2_predict(u.net, NULL, 1, u.X, P), MLP2_ENONFINITE);
+            assert_int_equal(mlp2_set_params(u.net, u.theta), MLP2_OK);
+            assert_int_equal(mlp2_predict(u.net, u.ws, 1, u.X, P), MLP2_OK);
+        }
+        free(th);
+        free(P);
+        unmake(&u);
+    }
+}
+
 /* ---- allocation failure on the latency path ----------------------------- */
 
 /* An allocator that fails its fail_at-th call (1-based; 0 never fails). */
@@ -490,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_careful_fallback),
         cmocka_unit_test(test_optim_overflow_changes_nothing),
         cmocka_unit_test(test_short_row_nonfinite),
+        cmocka_unit_test(test_one_row_output_overflow),
         cmocka_unit_test(test_rows_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
