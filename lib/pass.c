@@ -474,7 +474,7 @@ static mlp2_status use_ws(const mlp2 *net, mlp2_workspace *ws, size_t m, mlp2_wo
  * the same bits, the same statuses.  Through the general case's calls
  * 2-3-1 took 19.6-20.6 ns, 10-32-1 86.8-91.3; this way 16.3-17.2 and
  * 80.4-85.9 (mlp2-bench --batches 1 --ops predict, old and new library
- * alternated five times, Nov 30 14:00 UTC). */
+ * alternated five times, Nov 30 13:30 UTC). */
 static bool one_row(const mlp2 *net, const mlp2_workspace *ws, size_t m, const double *X, const double *Y)
 {
     return m == 1 && net && ws && X && Y && mlp2__ws_fits(ws, net);
