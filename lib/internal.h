@@ -510,7 +510,9 @@ void mlp2__ws_for(mlp2_workspace *ws, size_t n, mlp2_range_fn fn, void *arg);
 /* As the chunk loop of pass.c, shard by shard on the pool (ws->mt != NULL):
  * returns sum (A2 - Y)^2 over m rows, grad (if non-NULL) the gradient.
  * check: each shard first checks its rows of X and Y, and a non-finite
- * value makes the sum NaN (grad then holds no meaningful values). */
+ * value makes the sum NaN; with check, a chunk whose sum is NaN (for that
+ * or any other reason) is not reduced, so grad then holds no meaningful
+ * values. */
 double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                               const double *Y, double inv_m, double *grad, mlp2_path path, bool check);
 /* ... and the predictions, true when every output is finite */

@@ -267,9 +267,6 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
     return sse;
 }
 
-/* check_grad false: the caller checks the gradient itself (mlp2_sgd_step's
- * check that theta - lr grad is finite covers it, and saves a pass over
- * the parameters, which is most of the step's time at small batches). */
 /* The batch is cut into shards for ws's threads: its first chunk has more
  * than one. */
 static bool sharded(const mlp2 *net, const mlp2_workspace *ws, size_t m)
@@ -297,8 +294,11 @@ static bool step_checks_in_shards(const mlp2 *net, const mlp2_workspace *ws, siz
     return net->head == MLP2_HEAD_LINEAR && sharded(net, ws, m);
 }
 
-/* check_inputs: the shards of a sharded batch check their rows of X and Y
- * (mlp2_sgd_step, step_checks_in_shards below); a non-finite value makes
+/* check_grad false: the caller checks the gradient itself (mlp2_sgd_step's
+ * check that theta - lr grad is finite covers it, and saves a pass over
+ * the parameters, which is most of the step's time at small batches).
+ * check_inputs: the shards of a sharded batch check their rows of X and Y
+ * (mlp2_sgd_step, step_checks_in_shards above); a non-finite value makes
  * the loss NaN and the call MLP2_ENONFINITE */
 static mlp2_status loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                              const double *Y, double *loss, double *grad, mlp2_path path,
