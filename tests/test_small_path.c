@@ -111,12 +111,63 @@ static void test_tiny_shapes(void **state)
          * sized for (n_in n_hidden + n_hidden = MLP2_SMALL_WORK) */
         {2, 3, 1, 5, 5},
         {2, 3, 1, 203, 203},
+        {3, 5, 1, 1000, 1000}, /* every n_in the kernel's transpose has a case for, several tiles */
+        {4, 7, 1, 700, 700},
         {1, 24, 1, 333, 333},
         {47, 1, 1, 100, 100},
         {15, 3, 1, 131, 60},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         compare_paths(&cases[i], 100 + i);
+}
+
+/* NaN over the stack below the caller's frame, where the next call's
+ * frames (and the lane kernel's tile buffer) will lie */
+static void __attribute__((noinline)) poison_stack(void)
+{
+    volatile double junk[16384];
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
+        junk[i] = (double)NAN;
+}
+
+/* The lane kernel pads a last group of fewer than eight rows with zero
+ * inputs.  Its tile buffer lives on the stack: if the padding were not
+ * written, a NaN left there would reach the gradient (0 * NaN in the sums
+ * over the lanes).  5 rows of 2-3-1: one group, three padding lanes. */
+static void test_lanes_padding_stale_stack(void **state)
+{
+    (void)state;
+    const size_t m = 5;
+    mlp2 *net = NULL;
+    mlp2_workspace *ws = NULL;
+    assert_int_equal(mlp2_create(&net, 2, 3, 1, 7), MLP2_OK);
+    assert_int_equal(mlp2_workspace_create(&ws, net, m), MLP2_OK);
+    const size_t np = mlp2_n_params(net);
+    tu_rng r = tu_seed(7);
+    double *theta = tu_alloc(np), *X = tu_alloc(m * 2), *Y = tu_alloc(m);
+    tu_fill(&r, theta, np, -1.3, 1.7);
+    assert_int_equal(mlp2_set_params(net, theta), MLP2_OK);
+    tu_fill(&r, X, m * 2, -2.1, 2.3);
+    tu_fill(&r, Y, m, -0.9, 1.1);
+    double *gb = tu_alloc(np), *gs = tu_alloc(np), *Pb = tu_alloc(m), *Ps = tu_alloc(m), Lb = 0, Ls = 0;
+    assert_int_equal(mlp2__loss_grad_path(net, ws, m, X, Y, &Lb, gb, MLP2_PATH_BLAS), MLP2_OK);
+    assert_true(mlp2__predict_path(net, ws, m, X, Pb, MLP2_PATH_BLAS));
+    poison_stack();
+    assert_int_equal(mlp2__loss_grad_path(net, ws, m, X, Y, &Ls, gs, MLP2_PATH_SMALL), MLP2_OK);
+    tu_assert_close(&Ls, &Lb, 1, RTOL, 0.0);
+    tu_assert_close(gs, gb, np, RTOL, ATOL);
+    poison_stack();
+    assert_true(mlp2__predict_path(net, ws, m, X, Ps, MLP2_PATH_SMALL));
+    tu_assert_close(Ps, Pb, m, RTOL, ATOL);
+    free(theta);
+    free(X);
+    free(Y);
+    free(gb);
+    free(gs);
+    free(Pb);
+    free(Ps);
+    mlp2_workspace_free(ws);
+    mlp2_free(net);
 }
 
 static void test_threshold_shapes(void **state)
@@ -207,6 +258,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiny_shapes),
+        cmocka_unit_test(test_lanes_padding_stale_stack),
         cmocka_unit_test(test_threshold_shapes),
         cmocka_unit_test(test_skinny_products),
         cmocka_unit_test(test_tile_sigmoid_accuracy),
