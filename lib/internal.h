@@ -469,9 +469,13 @@ mlp2_status mlp2__rows_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const d
 /* One chunk of rows <= ws->max_batch rows, on the calling thread: returns
  * sum (A2 - Y)^2 and, when grad != NULL, sets grad = beta grad + the chunk's
  * gradient with delta2 = (A2 - Y) inv_m.  The building block of both the
- * chunk loop below and the shards of shard.c. */
+ * chunk loop below and the shards of shard.c.  check: each block of rows
+ * (the whole chunk on the small path) is checked for non-finite X and Y
+ * just before it is computed; one makes the result NaN, and grad then
+ * holds no meaningful values. */
 double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X,
-                            const double *Y, double inv_m, double beta, double *grad, mlp2_path path);
+                            const double *Y, double inv_m, double beta, double *grad, mlp2_path path,
+                            bool check);
 /* A2 = predictions for one chunk of rows <= ws->max_batch rows (b2 included). */
 void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X, double *A2,
                          mlp2_path path);
@@ -509,10 +513,10 @@ typedef void (*mlp2_range_fn)(void *arg, size_t lo, size_t hi);
 void mlp2__ws_for(mlp2_workspace *ws, size_t n, mlp2_range_fn fn, void *arg);
 /* As the chunk loop of pass.c, shard by shard on the pool (ws->mt != NULL):
  * returns sum (A2 - Y)^2 over m rows, grad (if non-NULL) the gradient.
- * check: each shard first checks its rows of X and Y, and a non-finite
- * value makes the sum NaN; with check, a chunk whose sum is NaN (for that
- * or any other reason) is not reduced, so grad then holds no meaningful
- * values. */
+ * check: each shard checks its rows of X and Y block by block as it
+ * computes them (mlp2__chunk_sse_grad), and a non-finite value makes the
+ * sum NaN; with check, a chunk whose sum is NaN (for that or any other
+ * reason) is not reduced, so grad then holds no meaningful values. */
 double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                               const double *Y, double inv_m, double *grad, mlp2_path path, bool check);
 /* ... and the predictions, true when every output is finite */

@@ -223,12 +223,23 @@ static size_t block_rows(const mlp2 *net)
  * 256 rows of 64-256-1 would otherwise run a block of 224 rows and one of
  * 32, whose products are too short to pay. */
 
-double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X,
-                            const double *Y, double inv_m, double beta, double *grad, mlp2_path path)
+/* rows of X (n_in values each) and Y (n_out) all finite */
+static bool rows_finite(const mlp2 *net, size_t rows, const double *X, const double *Y)
 {
-    if (use_small(net, rows, path))
+    return mlp2__all_finite(rows * net->n_in, X) && mlp2__all_finite(rows * net->n_out, Y);
+}
+
+double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X,
+                            const double *Y, double inv_m, double beta, double *grad, mlp2_path path,
+                            bool check)
+{
+    if (use_small(net, rows, path)) {
+        /* the tiles' rows stay in L1 and L2 anyway: the chunk's check first */
+        if (check && !rows_finite(net, rows, X, Y))
+            return (double)NAN;
         return seed_one_output(net) ? small_seed_chunk(net, rows, X, Y, inv_m, beta, grad, NULL)
-                               : small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
+                                    : small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
+    }
     const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out, B = block_rows(net);
     /* with or without grad, so that the loss is the same bits either way */
     const bool fused = seed_one_output(net);
@@ -236,6 +247,10 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
     const size_t nb = (rows + B - 1) / B;
     for (size_t k = 0; k < nb; k++) {
         const size_t r0 = mlp2__part_start(rows, nb, k), n = mlp2__part_start(rows, nb, k + 1) - r0;
+        /* each block's rows checked as they come into the cache for its
+         * products (step_checks_in_pass below) */
+        if (check && !rows_finite(net, n, X + r0 * ni, Y + r0 * no))
+            return (double)NAN;
         if (fused) {
             /* The seed's network with one output: after Z1 = X W1, one
              * kernel does the element-wise work and the three one-column
@@ -279,27 +294,45 @@ static bool sharded(const mlp2 *net, const mlp2_workspace *ws, size_t m)
  * would not check the data. */
 _Static_assert(MLP2_ROWS_MAX < 2 * MLP2_SHARD_MIN_ROWS, "the rows path's batches are never sharded");
 
-/* mlp2_sgd_step's check that X and Y are finite moves into the shards of a
- * sharded batch: each shard checks its rows on the thread that then reads
- * them, instead of the calling thread reading all of them first (2-3-1 at
- * 4096 rows on two threads: 2.4 us of a 16.5 us step were outside the
- * shards, most of it that check).  A non-finite value makes the loss NaN,
- * and the step is refused before the model is touched; only the
- * workspace's own gradient is written first, which no caller sees.  Only
- * for the linear head: the classification heads' target check, which runs
- * first, would meet the non-finite targets and answer MLP2_EINVAL where
- * the unsharded call answers MLP2_ENONFINITE. */
-static bool step_checks_in_shards(const mlp2 *net, const mlp2_workspace *ws, size_t m)
+/* The step applies the update in the backward products (blas_step): one
+ * chunk, and the bound's passes over X, delta1 and delta2 cost less than
+ * the three passes over the parameters they save. */
+static bool one_pass_blas(const mlp2 *net, const mlp2_workspace *ws, size_t m, mlp2_path path)
 {
-    return net->head == MLP2_HEAD_LINEAR && sharded(net, ws, m);
+    return m <= ws->max_batch && !use_small(net, m, path) &&
+           m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params && !sharded(net, ws, m);
+}
+
+/* mlp2_sgd_step's check that X and Y are finite moves into the pass that
+ * computes the gradient (loss_grad's check_inputs): each block of rows is
+ * checked just before its products, on the thread that computes it, while
+ * its rows come into that core's cache anyway, instead of one pass over
+ * all of X and Y first.  With many threads the calling thread no longer
+ * reads every row before the workers start (2-3-1 at 4096 rows on two
+ * threads: 2.4 us of a 16.5 us step were outside the shards, most of it
+ * that check); on one thread a batch larger than the caches is read from
+ * memory once instead of twice (10-32-1 at 65536 rows: see
+ * bench/RESULTS.md).  A non-finite value makes the loss NaN, and the step
+ * is refused before the model is touched; only the workspace's own
+ * gradient is written first, which no caller sees.  Only with a workspace
+ * of the caller's (a temporary one could fail to be made, and
+ * MLP2_ENOMEM would come before MLP2_ENONFINITE), on the path that computes
+ * the gradient first (the rows path and blas_step have their own
+ * order), and for the linear head: the classification heads' target
+ * check, which runs first, would meet the non-finite targets and answer
+ * MLP2_EINVAL where the up-front check answers MLP2_ENONFINITE. */
+static bool step_checks_in_pass(const mlp2 *net, const mlp2_workspace *ws, size_t m)
+{
+    return ws && net->head == MLP2_HEAD_LINEAR && !mlp2__row_path(net, m) &&
+           !one_pass_blas(net, ws, m, MLP2_PATH_AUTO);
 }
 
 /* check_grad false: the caller checks the gradient itself (mlp2_sgd_step's
  * check that theta - lr grad is finite covers it, and saves a pass over
  * the parameters, which is most of the step's time at small batches).
- * check_inputs: the shards of a sharded batch check their rows of X and Y
- * (mlp2_sgd_step, step_checks_in_shards above); a non-finite value makes
- * the loss NaN and the call MLP2_ENONFINITE */
+ * check_inputs: each block of rows is checked as it is computed
+ * (mlp2_sgd_step, step_checks_in_pass above); a non-finite value makes the
+ * loss NaN and the call MLP2_ENONFINITE */
 static mlp2_status loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
                              const double *Y, double *loss, double *grad, mlp2_path path,
                              bool check_grad, bool check_inputs)
@@ -314,7 +347,7 @@ static mlp2_status loss_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, cons
     for (size_t r0 = 0; r0 < m && !ws->mt; r0 += mb) {
         const size_t rows = m - r0 < mb ? m - r0 : mb;
         sse += mlp2__chunk_sse_grad(net, ws, rows, X + r0 * ni, Y + r0 * no, inv_m,
-                                    r0 == 0 ? 0.0 : 1.0, grad, path);
+                                    r0 == 0 ? 0.0 : 1.0, grad, path, check_inputs);
     }
     /* linear: L = 1/(2m) ||A2 - Y||^2;  cross-entropies: L = 1/m sum */
     const double L = mlp2__loss_scale(net->head) * inv_m * sse;
@@ -590,15 +623,11 @@ mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const d
     mlp2_status st;
     if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m))) {
         st = mlp2__rows_sgd_step(net, ws, m, X, Y, lr, &L);
-    } else if (m <= ws->max_batch && !use_small(net, m, path) &&
-               (m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params) &&
-               !sharded(net, ws, m)) { /* shards: loss_grad's threads */
-        /* one chunk, and the bound's passes over X, delta1 and delta2 cost
-         * less than the three passes over the parameters they save */
+    } else if (one_pass_blas(net, ws, m, path)) {
         st = blas_step(net, ws, m, X, Y, lr, &L);
     } else {
         /* theta - lr grad finite implies grad finite (theta, lr finite): one check */
-        st = loss_grad(net, ws, m, X, Y, &L, ws->grad, path, false, step_checks_in_shards(net, ws, m));
+        st = loss_grad(net, ws, m, X, Y, &L, ws->grad, path, false, step_checks_in_pass(net, ws, m));
         if (st == MLP2_OK) /* theta -= lr * grad, checked first; on the threads of a sharded step */
             st = mlp2__sgd_step_ws(net, lr, ws->grad, ws);
     }
@@ -613,11 +642,12 @@ mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double 
     mlp2_status st = Y ? check_args(net, ws, m, X) : MLP2_FAIL(MLP2_EINVAL);
     if (st != MLP2_OK)
         return st;
-    /* X and Y are checked here, or in the shards (step_checks_in_shards);
-     * here too when lr is bad, so that the statuses come in one order for
-     * every workspace: non-finite data first, then lr */
+    /* X and Y are checked here, or block by block as the gradient is
+     * computed (step_checks_in_pass); here too when lr is bad, so that the
+     * statuses come in one order for every workspace: non-finite data
+     * first, then lr */
     const bool lr_ok = isfinite(lr) && lr > 0.0;
-    if ((!lr_ok || !step_checks_in_shards(net, ws, m)) && (st = check_data(net, ws, m, X, Y)) != MLP2_OK)
+    if ((!lr_ok || !step_checks_in_pass(net, ws, m)) && (st = check_data(net, ws, m, X, Y)) != MLP2_OK)
         return st;
     if (!isfinite(lr))
         return MLP2_FAIL(MLP2_ENONFINITE);

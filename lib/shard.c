@@ -177,24 +177,16 @@ static double *leaf(const chunk_job *j, size_t s)
     return s == 0 ? j->grad : j->sh->partial + (s - 1) * j->net->n_params;
 }
 
-/* rows of X (n_in values each) and Y (n_out) all finite */
-static bool rows_finite(const mlp2 *net, size_t rows, const double *X, const double *Y)
-{
-    return mlp2__all_finite(rows * net->n_in, X) && mlp2__all_finite(rows * net->n_out, Y);
-}
-
 static void grad_task(void *arg, size_t s, size_t thread)
 {
     chunk_job *j = arg;
     const size_t a = mlp2__part_start(j->rows, j->S, s), b = mlp2__part_start(j->rows, j->S, s + 1);
     const size_t ni = j->net->n_in, no = j->net->n_out;
-    if (j->check && !rows_finite(j->net, b - a, j->X + a * ni, j->Y + a * no)) {
-        j->sse[s] = (double)NAN; /* the loss is NaN: the step is refused */
-        return;
-    }
+    /* with check, NaN for a non-finite value in the shard's rows: the loss
+     * is NaN and the step is refused */
     j->sse[s] = mlp2__chunk_sse_grad(j->net, &j->sh->sub[thread], b - a, j->X + a * ni, j->Y + a * no,
                                      j->inv_m, s == 0 ? j->beta : 0.0, j->grad ? leaf(j, s) : NULL,
-                                     j->path);
+                                     j->path, j->check);
 }
 
 /* g0 += g1, g2 += g3, ...; then g0 += g2, ...: the fixed pairwise tree over
@@ -232,9 +224,7 @@ double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, con
                        .beta = r0 == 0 ? 0.0 : 1.0, .grad = grad, .path = path, .check = check};
         if (j.S == 1) {
             /* one shard: the calling thread, BLAS as the process set it */
-            sse += check && !rows_finite(net, rows, j.X, j.Y)
-                       ? (double)NAN
-                       : mlp2__chunk_sse_grad(net, &sh->sub[0], rows, j.X, j.Y, inv_m, j.beta, grad, path);
+            sse += mlp2__chunk_sse_grad(net, &sh->sub[0], rows, j.X, j.Y, inv_m, j.beta, grad, path, check);
             continue;
         }
         mlp2__blas_single_begin();

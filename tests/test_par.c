@@ -615,13 +615,16 @@ static void test_shard_counts(void **state)
 }
 
 /* A NaN or an Inf in X or Y, wherever it sits (the first value, the last
- * chunk's last, a value in the middle): every thread count returns
+ * chunk's last, a value in the middle, which is in a chunk's second block
+ * of rows): every thread count, and a plain workspace, returns
  * MLP2_ENONFINITE with the outputs untouched and the model unchanged.
  * The check runs in ranges on the workers when the batch is sharded
- * (pass.c, finite_ws), or, for mlp2_sgd_step with the linear head, in the
- * shards themselves (shard.c, grad_task); a range that missed its values
- * would pass.  (For the step, the arithmetic would also end in a NaN or an
- * Inf and a refused step; the check makes that a rule, not a result.) */
+ * (pass.c, finite_ws), or, for mlp2_sgd_step with the linear head, block
+ * by block as the gradient is computed (pass.c, mlp2__chunk_sse_grad and
+ * step_checks_in_pass), in the shards or on the one thread; a range or a
+ * block that missed its values would pass.  (For the step, the arithmetic
+ * would also end in a NaN or an Inf and a refused step; the check makes
+ * that a rule, not a result.) */
 static void check_nonfinite(problem *p)
 {
     const size_t np = mlp2_n_params(p->net), nx = p->m * p->ni, ny = p->m * p->no;
@@ -634,9 +637,11 @@ static void check_nonfinite(problem *p)
         double v;
     } bad[] = {{true, 0, (double)NAN}, {true, nx - 1, (double)INFINITY}, {true, nx / 2 + 1, (double)NAN},
                {false, 0, (double)-INFINITY}, {false, ny - 1, (double)NAN}, {false, ny / 3, (double)NAN}};
-    for (size_t c = 0; c < N_COUNTS; c++) {
+    for (size_t c = 0; c <= N_COUNTS; c++) { /* c == N_COUNTS: mlp2_workspace_create */
         mlp2_workspace *ws;
-        assert_int_equal(mlp2_workspace_create_mt(&ws, p->net, p->mb, thread_counts[c]), MLP2_OK);
+        assert_int_equal(c < N_COUNTS ? mlp2_workspace_create_mt(&ws, p->net, p->mb, thread_counts[c])
+                                      : mlp2_workspace_create(&ws, p->net, p->mb),
+                         MLP2_OK);
         for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
             double *v = bad[k].in_x ? p->X + bad[k].at : p->Y + bad[k].at, keep = *v;
             *v = bad[k].v;
@@ -688,6 +693,72 @@ static void test_nonfinite_blas(void **state)
     problem p;
     blas_problem(&p);
     check_nonfinite(&p);
+    problem_free(&p);
+}
+
+static void test_nonfinite_fused(void **state)
+{
+    (void)state;
+    problem p;
+    fused_problem(&p);
+    check_nonfinite(&p);
+    problem_free(&p);
+}
+
+/* White box: mlp2__chunk_sse_grad with check computes no block that holds
+ * a non-finite value.  The statuses cannot show it (the arithmetic on a
+ * NaN or an Inf ends in a refused step anyway), the gradient can: a NaN in
+ * the chunk's last row, or in X in its middle, leaves a gradient of the
+ * blocks before it, all finite, where computing that block puts NaNs in
+ * it.  Without check (the control) the same call must leave a NaN. */
+static void check_block_check(problem *p)
+{
+    const size_t np = mlp2_n_params(p->net), rows = p->mb, ni = p->ni, no = p->no;
+    double *g = malloc(np * sizeof(double));
+    mlp2_workspace *ws;
+    assert_int_equal(mlp2_workspace_create(&ws, p->net, rows), MLP2_OK);
+    double *const bad[] = {p->Y + (rows - 1) * no, p->X + (rows / 2 + 1) * ni, p->Y, p->X};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        const double keep = *bad[k];
+        *bad[k] = (double)NAN;
+        for (int check = 1; check >= 0; check--) {
+            for (size_t i = 0; i < np; i++)
+                g[i] = 42.0;
+            const double sse = mlp2__chunk_sse_grad(p->net, ws, rows, p->X, p->Y, 1.0 / (double)rows, 0.0, g,
+                                                    MLP2_PATH_AUTO, check);
+            assert_true(isnan(sse));
+            bool all_finite = true;
+            for (size_t i = 0; i < np; i++)
+                all_finite = all_finite && isfinite(g[i]);
+            assert_true(all_finite == (check == 1));
+        }
+        /* and mlp2_sgd_step on this workspace passes check to it
+         * (step_checks_in_pass): its gradient, in the workspace, keeps no
+         * NaN (finite before: a step on the good rows) */
+        *bad[k] = keep;
+        assert_int_equal(mlp2_sgd_step(p->net, ws, rows, p->X, p->Y, 1e-3, NULL), MLP2_OK);
+        *bad[k] = (double)NAN;
+        assert_int_equal(mlp2_sgd_step(p->net, ws, rows, p->X, p->Y, 1e-3, NULL), MLP2_ENONFINITE);
+        for (size_t i = 0; i < np; i++)
+            assert_true(isfinite(ws->grad[i]));
+        *bad[k] = keep;
+    }
+    mlp2_workspace_free(ws);
+    free(g);
+}
+
+static void test_block_check(void **state)
+{
+    (void)state;
+    problem p;
+    blas_problem(&p); /* chunks of 1200 rows: blocks of 600 */
+    check_block_check(&p);
+    problem_free(&p);
+    fused_problem(&p); /* chunks of 1400 rows: blocks of 700 */
+    check_block_check(&p);
+    problem_free(&p);
+    small_problem(&p); /* the small path: the whole chunk first */
+    check_block_check(&p);
     problem_free(&p);
 }
 
@@ -759,6 +830,8 @@ int main(void)
         cmocka_unit_test(test_optim_ranges),
         cmocka_unit_test(test_nonfinite_small),
         cmocka_unit_test(test_nonfinite_blas),
+        cmocka_unit_test(test_nonfinite_fused),
+        cmocka_unit_test(test_block_check),
         cmocka_unit_test(test_predict_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
