@@ -10,8 +10,9 @@
  * sample is k calls, k chosen for >= 2 ms per sample after warm-up calls);
  * the ratio B/A is taken round by round, so that the machine's drift, which
  * here moves absolute times by 5-15% within minutes, falls out of it.
- * Printed: the medians of A and B (ns a row) and the median of the per-round
- * ratios with its quartiles.  Compare a library with a copy of itself first:
+ * Printed: the medians of A and B (ns a row), the median of the per-round
+ * ratios with its quartiles, and whether the two give the same bits for
+ * the model's predictions (checked once, before the timing).  Compare a library with a copy of itself first:
  * the quartiles show how far apart two equal libraries land.
  *
  * Usage: mlp2-ab LIB_A LIB_B SHAPE M OP [ROUNDS [THREADS]]
@@ -44,14 +45,16 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void *sym(void *h, const char *name)
+/* A function pointer from dlsym, copied out of the void * it comes as
+ * (ISO C has no conversion between the two; POSIX promises the bits). */
+static void sym(void *h, const char *name, void *fn, size_t size)
 {
     void *p = dlsym(h, name);
-    if (!p) {
-        fprintf(stderr, "mlp2-ab: %s\n", dlerror());
+    if (!p || size != sizeof p) {
+        fprintf(stderr, "mlp2-ab: %s: %s\n", name, p ? "not a plain pointer" : dlerror());
         exit(1);
     }
-    return p;
+    memcpy(fn, &p, size);
 }
 
 static lib open_lib(const char *path, size_t ni, size_t nh, size_t no, size_t m, size_t threads)
@@ -61,16 +64,15 @@ static lib open_lib(const char *path, size_t ni, size_t nh, size_t no, size_t m,
         fprintf(stderr, "mlp2-ab: %s\n", dlerror());
         exit(1);
     }
-    /* a function pointer from dlsym: POSIX's way, through a void * object */
     lib l;
     mlp2_status (*create)(mlp2 **, size_t, size_t, size_t, uint64_t);
     mlp2_status (*ws_create)(mlp2_workspace **, const mlp2 *, size_t);
     mlp2_status (*ws_create_mt)(mlp2_workspace **, const mlp2 *, size_t, size_t);
-    *(void **)&create = sym(h, "mlp2_create");
-    *(void **)&ws_create = sym(h, "mlp2_workspace_create");
-    *(void **)&ws_create_mt = sym(h, "mlp2_workspace_create_mt");
-    *(void **)&l.step = sym(h, "mlp2_sgd_step");
-    *(void **)&l.predict = sym(h, "mlp2_predict");
+    sym(h, "mlp2_create", &create, sizeof create);
+    sym(h, "mlp2_workspace_create", &ws_create, sizeof ws_create);
+    sym(h, "mlp2_workspace_create_mt", &ws_create_mt, sizeof ws_create_mt);
+    sym(h, "mlp2_sgd_step", &l.step, sizeof l.step);
+    sym(h, "mlp2_predict", &l.predict, sizeof l.predict);
     mlp2_status st = create(&l.net, ni, nh, no, 1);
     if (st == MLP2_OK)
         st = threads == 0 ? ws_create(&l.ws, l.net, m) : ws_create_mt(&l.ws, l.net, m, threads);
@@ -116,8 +118,10 @@ int main(int argc, char **argv)
     }
     const size_t m = strtoul(argv[4], NULL, 10), threads = argc > 7 ? strtoul(argv[7], NULL, 10) : 0;
     const int rounds = argc > 6 ? atoi(argv[6]) : 31;
-    if (m == 0 || rounds < 1 || ni == 0 || nh == 0 || no == 0) {
-        fprintf(stderr, "mlp2-ab: M, ROUNDS and the shape's sizes must be positive\n");
+    if (m == 0 || rounds < 1 || ni == 0 || nh == 0 || no == 0 || argv[4][0] == '-' ||
+        m > ((size_t)1 << 40) / (ni + no)) {
+        fprintf(stderr, "mlp2-ab: M, ROUNDS and the shape's sizes must be positive, M x (n_in + n_out) "
+                        "at most 2^40\n");
         return 2;
     }
     lib a = open_lib(argv[1], ni, nh, no, m, threads), b = open_lib(argv[2], ni, nh, no, m, threads);
@@ -137,6 +141,15 @@ int main(int argc, char **argv)
         X[i] = (double)rand() / RAND_MAX - 0.5;
     for (size_t i = 0; i < m * no; i++)
         Y[i] = (double)rand() / RAND_MAX - 0.5;
+    /* the two libraries' predictions for the same model and rows: the same
+     * bits or not (a change meant to keep the bits must print "yes") */
+    double *PB = malloc(m * no * sizeof *PB);
+    if (!PB || a.predict(a.net, a.ws, m, X, P) != MLP2_OK || b.predict(b.net, b.ws, m, X, PB) != MLP2_OK) {
+        fprintf(stderr, "mlp2-ab: predict failed\n");
+        return 1;
+    }
+    const int same_bits = memcmp(P, PB, m * no * sizeof *P) == 0;
+    free(PB);
     const job j = {.m = m, .X = X, .Y = Y, .P = P, .step = !strcmp(argv[5], "step")};
     run(&a, &j, 2); /* warm-up: pages, symbol binding, the workers */
     run(&b, &j, 2);
@@ -165,9 +178,9 @@ int main(int argc, char **argv)
     qsort(tb, (size_t)rounds, sizeof *tb, cmp);
     qsort(ratio, (size_t)rounds, sizeof *ratio, cmp);
     printf("%zu-%zu-%zu m=%zu %s threads=%zu: A %.2f B %.2f ns a row (medians); B/A %.3f "
-           "[quartiles %.3f %.3f] (%d rounds of %ld calls each)\n",
+           "[quartiles %.3f %.3f] (%d rounds of %ld calls each); predictions the same bits: %s\n",
            ni, nh, no, m, argv[5], threads, ta[rounds / 2], tb[rounds / 2], ratio[rounds / 2],
-           ratio[rounds / 4], ratio[3 * rounds / 4], rounds, k);
+           ratio[rounds / 4], ratio[3 * rounds / 4], rounds, k, same_bits ? "yes" : "no");
     free(X);
     free(Y);
     free(P);

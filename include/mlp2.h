@@ -235,6 +235,9 @@ MLP2_API mlp2_status mlp2_set_params(mlp2 *net, const double *theta);
  * once, reused by every call: no function allocates when given a workspace.
  * Holds about max_batch*(2*n_hidden + n_out + 1) + n_params doubles.
  * A workspace fits any model with the same (n_in, n_hidden, n_out).
+ * Its contents are scratch that no caller reads: any call given it may
+ * change them, a call that fails too (mlp2_sgd_step may compute on the
+ * rows before a non-finite value in a later block refuses the step).
  * @returns MLP2_OK; MLP2_EINVAL (NULL, max_batch == 0); MLP2_ERANGE (max_batch
  *          above INT_MAX or a buffer size overflows); MLP2_ENOMEM.
  */

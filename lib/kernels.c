@@ -318,7 +318,14 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
         case 2: tile_transpose(n, cols, 2, X + t0 * 2, xt, ld); break;
         case 3: tile_transpose(n, cols, 3, X + t0 * 3, xt, ld); break;
         case 4: tile_transpose(n, cols, 4, X + t0 * 4, xt, ld); break;
-        default: tile_transpose(n, cols, ni, X + t0 * ni, xt, ld); break;
+        default: /* input by input, as the rows of xt are written */
+            for (size_t i = 0; i < ni; i++) {
+                for (size_t j = 0; j < n; j++)
+                    xt[i * ld + j] = X[(t0 + j) * ni + i];
+                for (size_t j = n; j < cols; j++)
+                    xt[i * ld + j] = 0.0;
+            }
+            break;
         }
         if (Y) /* (predict has no Y) */
             for (size_t j = 0; j < cols; j++)

@@ -234,7 +234,9 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
                             bool check)
 {
     if (use_small(net, rows, path)) {
-        /* the tiles' rows stay in L1 and L2 anyway: the chunk's check first */
+        /* the kernel runs over the chunk in tiles of its own: the whole
+         * chunk is checked first (two or three values a row for the
+         * small shapes; a chunk larger than L2 is read twice) */
         if (check && !rows_finite(net, rows, X, Y))
             return (double)NAN;
         return seed_one_output(net) ? small_seed_chunk(net, rows, X, Y, inv_m, beta, grad, NULL)
@@ -290,8 +292,7 @@ static bool sharded(const mlp2 *net, const mlp2_workspace *ws, size_t m)
 }
 
 /* A sharded batch (two shards or more) never takes the rows path (this
- * assertion) or blas_step (its condition in mlp2__sgd_step_path), which
- * would not check the data. */
+ * assertion) or blas_step (one_pass_blas): its threads are loss_grad's. */
 _Static_assert(MLP2_ROWS_MAX < 2 * MLP2_SHARD_MIN_ROWS, "the rows path's batches are never sharded");
 
 /* The step applies the update in the backward products (blas_step): one
@@ -616,8 +617,10 @@ static mlp2_status blas_step(mlp2 *net, mlp2_workspace *ws, size_t m, const doub
     return MLP2_OK;
 }
 
-mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
-                                const double *Y, double lr, double *loss, mlp2_path path)
+/* check_inputs: X and Y have not been checked; the gradient's pass checks
+ * them (mlp2_sgd_step, step_checks_in_pass) */
+static mlp2_status step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, const double *Y,
+                             double lr, double *loss, mlp2_path path, bool check_inputs)
 {
     double L;
     mlp2_status st;
@@ -627,13 +630,19 @@ mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const d
         st = blas_step(net, ws, m, X, Y, lr, &L);
     } else {
         /* theta - lr grad finite implies grad finite (theta, lr finite): one check */
-        st = loss_grad(net, ws, m, X, Y, &L, ws->grad, path, false, step_checks_in_pass(net, ws, m));
+        st = loss_grad(net, ws, m, X, Y, &L, ws->grad, path, false, check_inputs);
         if (st == MLP2_OK) /* theta -= lr * grad, checked first; on the threads of a sharded step */
             st = mlp2__sgd_step_ws(net, lr, ws->grad, ws);
     }
     if (st == MLP2_OK && loss)
         *loss = L;
     return st;
+}
+
+mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,
+                                const double *Y, double lr, double *loss, mlp2_path path)
+{
+    return step_path(net, ws, m, X, Y, lr, loss, path, false);
 }
 
 mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, const double *Y,
@@ -646,8 +655,8 @@ mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double 
      * computed (step_checks_in_pass); here too when lr is bad, so that the
      * statuses come in one order for every workspace: non-finite data
      * first, then lr */
-    const bool lr_ok = isfinite(lr) && lr > 0.0;
-    if ((!lr_ok || !step_checks_in_pass(net, ws, m)) && (st = check_data(net, ws, m, X, Y)) != MLP2_OK)
+    const bool lr_ok = isfinite(lr) && lr > 0.0, in_pass = step_checks_in_pass(net, ws, m);
+    if ((!lr_ok || !in_pass) && (st = check_data(net, ws, m, X, Y)) != MLP2_OK)
         return st;
     if (!isfinite(lr))
         return MLP2_FAIL(MLP2_ENONFINITE);
@@ -656,7 +665,7 @@ mlp2_status mlp2_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const double 
     mlp2_workspace *w;
     if ((st = use_ws(net, ws, m, &w)) != MLP2_OK)
         return st;
-    st = mlp2__sgd_step_path(net, w, m, X, Y, lr, loss, MLP2_PATH_AUTO);
+    st = step_path(net, w, m, X, Y, lr, loss, MLP2_PATH_AUTO, in_pass);
     if (w != ws)
         mlp2_workspace_free(w);
     return st;

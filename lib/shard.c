@@ -156,7 +156,7 @@ typedef struct {
     size_t rows, S;       /* the chunk's rows and shards */
     const double *X, *Y;  /* the chunk's first row */
     double *A2;           /* predict: the chunk's first output row */
-    bool check;           /* each shard checks its rows of X and Y first */
+    bool check;           /* each shard checks its rows of X and Y, block by block */
     double inv_m, beta;   /* 1/m of the whole batch; beta of shard 0's gradient */
     double *grad;         /* leaf 0 of the tree (NULL: loss only) */
     mlp2_path path;
@@ -230,7 +230,8 @@ double mlp2__sharded_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t m, con
         mlp2__blas_single_begin();
         mlp2__pool_run(sh->pool, j.S, grad_task, &j);
         const double chunk_sse = tree_sum(j.sse, j.S);
-        /* (a shard that found a non-finite input wrote no gradient: nothing to add) */
+        /* (a shard that found a non-finite input stopped part-way: its leaf
+         * holds no meaningful gradient, nothing to add) */
         if (grad && !(check && isnan(chunk_sse)))
             mlp2__pool_run(sh->pool, (np + REDUCE_SLICE - 1) / REDUCE_SLICE, reduce_task, &j);
         mlp2__blas_single_end();

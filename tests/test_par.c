@@ -660,9 +660,11 @@ static void check_nonfinite(problem *p)
                     assert_true(P[i] == 42.0);
             }
             assert_int_equal(mlp2_sgd_step(p->net, ws, p->m, p->X, p->Y, 0.1, &L), MLP2_ENONFINITE);
-            /* a bad lr as well: the data's status first, as on one thread
-             * (the sharded step checks the data in its shards, pass.c) */
+            assert_true(L == 42.0); /* the loss output untouched */
+            /* a bad lr as well: the data's status first (the step checks
+             * the data in the gradient's pass when lr is good, pass.c) */
             assert_int_equal(mlp2_sgd_step(p->net, ws, p->m, p->X, p->Y, -1.0, &L), MLP2_ENONFINITE);
+            assert_true(L == 42.0);
             assert_int_equal(mlp2_get_params(p->net, after), MLP2_OK);
             assert_memory_equal(after, theta, np * sizeof(double));
             *v = keep;
