@@ -245,6 +245,31 @@ double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *restrict Z2,
     return sse;
 }
 
+/* xt = X^T for a tile of n rows of X (ni values each), one row of xt per
+ * input, ld apart, its columns n .. cols-1 zero.  The lane kernel below
+ * inlines it with ni a constant for ni <= 4 (its switch), so that the
+ * compiler loads whole vectors of X and deinterleaves them instead of
+ * moving one value at a time (11% of 2-3-1's kernel at 64 rows), and with
+ * ni as given above that.  Measured
+ * (mlp2-bench --shapes 2-3-1 --batches 16,64,1024,65536 --ops
+ * predict,step, one thread, old and new library alternated three times,
+ * Nov 30 16:40 UTC): predict 4.86-5.16 -> 4.08-4.43 ns a row at 64 rows,
+ * 3.98-4.45 -> 3.84-4.02 at 1024; step 5.96-7.21 -> 5.38-6.42 at 64,
+ * 5.63-5.95 -> 4.87-5.52 at 1024 (with the rows outer; input by input, as
+ * now for every ni, the same speed: mlp2-ab, 2-3-1 predict at 64 rows 0.84
+ * of the build before in two runs).  Only data moves: the same bits. */
+static inline __attribute__((always_inline)) void tile_transpose(size_t n, size_t cols, size_t ni,
+                                                                 const double *restrict X,
+                                                                 double *restrict xt, size_t ld)
+{
+    for (size_t i = 0; i < ni; i++) {
+        for (size_t j = 0; j < n; j++)
+            xt[i * ld + j] = X[j * ni + i];
+        for (size_t j = n; j < cols; j++)
+            xt[i * ld + j] = 0.0;
+    }
+}
+
 /* The seed's network with one output on the small path: sigmoid hidden
  * units, a linear output, MSE, a few inputs and hidden units (at most
  * MLP2_SMALL_WORK multiply-adds a row).  The tiled path spends most of its
@@ -268,28 +293,6 @@ double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *restrict Z2,
  * or without the gradient).  A2 != NULL: predict, A2 (rows x 1) gets the
  * outputs, the same bits from which the loss is made (Y and acc unused), so
  * that targets equal to the predictions give a zero gradient. */
-/* xt = X^T for a tile of n rows of X (ni values each), one row of xt per
- * input, ld apart, its columns n .. cols-1 zero.  Inlined with ni a
- * constant for ni <= 4 (the lane kernel's switch), so that the compiler
- * loads whole vectors of X and deinterleaves them instead of moving one
- * value at a time (11% of 2-3-1's kernel at 64 rows).  Measured
- * (mlp2-bench --shapes 2-3-1 --batches 16,64,1024,65536 --ops
- * predict,step, one thread, old and new library alternated three times,
- * Nov 30 16:40 UTC): predict 4.86-5.16 -> 4.08-4.43 ns a row at 64 rows,
- * 3.98-4.45 -> 3.84-4.02 at 1024; step 5.96-7.21 -> 5.38-6.42 at 64,
- * 5.63-5.95 -> 4.87-5.52 at 1024.  Only data moves: the same bits. */
-static inline __attribute__((always_inline)) void tile_transpose(size_t n, size_t cols, size_t ni,
-                                                                 const double *restrict X,
-                                                                 double *restrict xt, size_t ld)
-{
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = 0; i < ni; i++)
-            xt[i * ld + j] = X[j * ni + i];
-    for (size_t i = 0; i < ni; i++)
-        for (size_t j = n; j < cols; j++)
-            xt[i * ld + j] = 0.0;
-}
-
 MLP2_CLONES MLP2_FMA
 void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double *restrict X,
                                  const double *restrict Y, const double *restrict W1,
@@ -318,14 +321,7 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
         case 2: tile_transpose(n, cols, 2, X + t0 * 2, xt, ld); break;
         case 3: tile_transpose(n, cols, 3, X + t0 * 3, xt, ld); break;
         case 4: tile_transpose(n, cols, 4, X + t0 * 4, xt, ld); break;
-        default: /* input by input, as the rows of xt are written */
-            for (size_t i = 0; i < ni; i++) {
-                for (size_t j = 0; j < n; j++)
-                    xt[i * ld + j] = X[(t0 + j) * ni + i];
-                for (size_t j = n; j < cols; j++)
-                    xt[i * ld + j] = 0.0;
-            }
-            break;
+        default: tile_transpose(n, cols, ni, X + t0 * ni, xt, ld); break;
         }
         if (Y) /* (predict has no Y) */
             for (size_t j = 0; j < cols; j++)

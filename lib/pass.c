@@ -292,16 +292,28 @@ static bool sharded(const mlp2 *net, const mlp2_workspace *ws, size_t m)
 }
 
 /* A sharded batch (two shards or more) never takes the rows path (this
- * assertion) or blas_step (one_pass_blas): its threads are loss_grad's. */
+ * assertion) or blas_step (way_of_step): its threads are loss_grad's. */
 _Static_assert(MLP2_ROWS_MAX < 2 * MLP2_SHARD_MIN_ROWS, "the rows path's batches are never sharded");
 
-/* The step applies the update in the backward products (blas_step): one
- * chunk, and the bound's passes over X, delta1 and delta2 cost less than
- * the three passes over the parameters they save. */
-static bool one_pass_blas(const mlp2 *net, const mlp2_workspace *ws, size_t m, mlp2_path path)
+/* The three ways of a step (step_path below), chosen in one place so that
+ * mlp2_sgd_step's choice of where to check the data follows the same rule:
+ *   STEP_ROWS  the latency path, row by row (rows.c);
+ *   STEP_BLAS  the update applied in the backward products (blas_step):
+ *              one chunk, and the bound's passes over X, delta1 and delta2
+ *              cost less than the three passes over the parameters they
+ *              save;
+ *   STEP_GRAD  the gradient first (loss_grad, chunked and sharded), then
+ *              the update. */
+typedef enum { STEP_ROWS, STEP_BLAS, STEP_GRAD } step_way;
+
+static step_way way_of_step(const mlp2 *net, const mlp2_workspace *ws, size_t m, mlp2_path path)
 {
-    return m <= ws->max_batch && !use_small(net, m, path) &&
-           m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params && !sharded(net, ws, m);
+    if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m)))
+        return STEP_ROWS;
+    if (m <= ws->max_batch && !use_small(net, m, path) &&
+        m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params && !sharded(net, ws, m))
+        return STEP_BLAS;
+    return STEP_GRAD;
 }
 
 /* mlp2_sgd_step's check that X and Y are finite moves into the pass that
@@ -324,8 +336,7 @@ static bool one_pass_blas(const mlp2 *net, const mlp2_workspace *ws, size_t m, m
  * MLP2_EINVAL where the up-front check answers MLP2_ENONFINITE. */
 static bool step_checks_in_pass(const mlp2 *net, const mlp2_workspace *ws, size_t m)
 {
-    return ws && net->head == MLP2_HEAD_LINEAR && !mlp2__row_path(net, m) &&
-           !one_pass_blas(net, ws, m, MLP2_PATH_AUTO);
+    return ws && net->head == MLP2_HEAD_LINEAR && way_of_step(net, ws, m, MLP2_PATH_AUTO) == STEP_GRAD;
 }
 
 /* check_grad false: the caller checks the gradient itself (mlp2_sgd_step's
@@ -624,9 +635,10 @@ static mlp2_status step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const doub
 {
     double L;
     mlp2_status st;
-    if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m))) {
+    const step_way way = way_of_step(net, ws, m, path);
+    if (way == STEP_ROWS) {
         st = mlp2__rows_sgd_step(net, ws, m, X, Y, lr, &L);
-    } else if (one_pass_blas(net, ws, m, path)) {
+    } else if (way == STEP_BLAS) {
         st = blas_step(net, ws, m, X, Y, lr, &L);
     } else {
         /* theta - lr grad finite implies grad finite (theta, lr finite): one check */
