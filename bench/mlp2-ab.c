@@ -12,7 +12,8 @@
  * here moves absolute times by 5-15% within minutes, falls out of it.
  * Printed: the medians of A and B (ns a row), the median of the per-round
  * ratios with its quartiles, and whether the two give the same bits for
- * the model's predictions (checked once, before the timing).  Compare a library with a copy of itself first:
+ * the model's predictions, and for its loss and gradient (mlp2_loss_grad),
+ * checked once, before the timing.  Compare a library with a copy of itself first:
  * the quartiles show how far apart two equal libraries land.
  *
  * Usage: mlp2-ab LIB_A LIB_B SHAPE M OP [ROUNDS [THREADS]]
@@ -36,6 +37,9 @@ typedef struct {
     mlp2_workspace *ws;
     mlp2_status (*step)(mlp2 *, mlp2_workspace *, size_t, const double *, const double *, double, double *);
     mlp2_status (*predict)(const mlp2 *, mlp2_workspace *, size_t, const double *, double *);
+    mlp2_status (*loss_grad)(const mlp2 *, mlp2_workspace *, size_t, const double *, const double *,
+                             double *, double *);
+    size_t (*n_params)(const mlp2 *);
 } lib;
 
 static double now(void)
@@ -73,6 +77,8 @@ static lib open_lib(const char *path, size_t ni, size_t nh, size_t no, size_t m,
     sym(h, "mlp2_workspace_create_mt", &ws_create_mt, sizeof ws_create_mt);
     sym(h, "mlp2_sgd_step", &l.step, sizeof l.step);
     sym(h, "mlp2_predict", &l.predict, sizeof l.predict);
+    sym(h, "mlp2_loss_grad", &l.loss_grad, sizeof l.loss_grad);
+    sym(h, "mlp2_n_params", &l.n_params, sizeof l.n_params);
     mlp2_status st = create(&l.net, ni, nh, no, 1);
     if (st == MLP2_OK)
         st = threads == 0 ? ws_create(&l.ws, l.net, m) : ws_create_mt(&l.ws, l.net, m, threads);
@@ -150,6 +156,17 @@ int main(int argc, char **argv)
     }
     const int same_bits = memcmp(P, PB, m * no * sizeof *P) == 0;
     free(PB);
+    /* and their loss and gradient (a change to the backward pass) */
+    const size_t np = a.n_params(a.net);
+    double *GA = malloc(np * sizeof *GA), *GB = malloc(np * sizeof *GB), la, lb;
+    if (!GA || !GB || a.loss_grad(a.net, a.ws, m, X, Y, &la, GA) != MLP2_OK ||
+        b.loss_grad(b.net, b.ws, m, X, Y, &lb, GB) != MLP2_OK) {
+        fprintf(stderr, "mlp2-ab: loss_grad failed\n");
+        return 1;
+    }
+    const int same_grad = memcmp(&la, &lb, sizeof la) == 0 && memcmp(GA, GB, np * sizeof *GA) == 0;
+    free(GA);
+    free(GB);
     const job j = {.m = m, .X = X, .Y = Y, .P = P, .step = !strcmp(argv[5], "step")};
     run(&a, &j, 2); /* warm-up: pages, symbol binding, the workers */
     run(&b, &j, 2);
@@ -178,9 +195,11 @@ int main(int argc, char **argv)
     qsort(tb, (size_t)rounds, sizeof *tb, cmp);
     qsort(ratio, (size_t)rounds, sizeof *ratio, cmp);
     printf("%zu-%zu-%zu m=%zu %s threads=%zu: A %.2f B %.2f ns a row (medians); B/A %.3f "
-           "[quartiles %.3f %.3f] (%d rounds of %ld calls each); predictions the same bits: %s\n",
+           "[quartiles %.3f %.3f] (%d rounds of %ld calls each); predictions the same bits: %s; "
+           "loss and gradient: %s\n",
            ni, nh, no, m, argv[5], threads, ta[rounds / 2], tb[rounds / 2], ratio[rounds / 2],
-           ratio[rounds / 4], ratio[3 * rounds / 4], rounds, k, same_bits ? "yes" : "no");
+           ratio[rounds / 4], ratio[3 * rounds / 4], rounds, k, same_bits ? "yes" : "no",
+           same_grad ? "yes" : "no");
     free(X);
     free(Y);
     free(P);
