@@ -335,14 +335,14 @@ double mlp2__residual_delta2(size_t rows, size_t cols, double *Z2, const double 
 /* D1 = D1 .* A1 .* (1 - A1), in place */
 void mlp2__delta1(size_t n, double *D1, const double *A1);
 /* The seed's network with one output, from Z1 = X W1 (rows x nh, made A1
- * in place) to delta2 (D2, rows) and delta1 (D1, rows x nh), row by row
+ * in place, then delta1 over it) to delta2 (D2, rows), row by row
  * (kernels.c); returns sum (A2 - Y)^2 and sums gb1, gW2 (w2's gradient,
- * nh) and gb2 (beta 0 starts them, 1 adds).  D1 NULL: the loss alone
- * (D2, the gradient and beta unused), the same bits as with them. */
+ * nh) and gb2 (beta 0 starts them, 1 adds).  gb1 NULL: the loss alone
+ * (A1 left as sigmoid(Z1 + b1); D2, gw2, gb2 and beta unused), the same
+ * bits as with the gradient. */
 double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *A1, const double *b1,
                                   const double *w2, double b2, const double *y, double inv_m,
-                                  double beta, double *D2, double *D1, double *gb1, double *gw2,
-                                  double *gb2);
+                                  double beta, double *D2, double *gb1, double *gw2, double *gb2);
 /* true when every theta[i] - lr*g[i] is finite */
 bool mlp2__step_finite(size_t n, const double *theta, double lr, const double *g);
 /* theta[i] = theta[i] - lr*g[i]: the value mlp2__step_finite checked */

@@ -134,15 +134,15 @@ static inline double row_residual(size_t nh, const double *restrict a, const dou
 }
 
 /* Rows of the tail below (q of them, 1 or 4, a constant once inlined), from
- * their hidden units a (q x nh) and their delta2 d2, for each unit j in
- * row order:
+ * their hidden units a (q x nh, overwritten by delta1) and their delta2 d2,
+ * for each unit j in row order:
  *     gw2 += d2 a1                           A1^T delta2
  *     d1 = (d2 w2) .* a1 .* (1 - a1)         delta1 = delta2 W2^T .* A1 .* (1 - A1)
  *     gb1 += d1                              delta1^T 1 */
-static inline __attribute__((always_inline)) void tail_update(size_t q, size_t nh, const double *restrict a,
+static inline __attribute__((always_inline)) void tail_update(size_t q, size_t nh, double *restrict a,
                                                               const double *restrict d2,
-                                                              const double *restrict w2, double *restrict d1,
-                                                              double *restrict gw2, double *restrict gb1)
+                                                              const double *restrict w2, double *restrict gw2,
+                                                              double *restrict gb1)
 {
     for (size_t j = 0; j < nh; j++) {
         const double w = w2[j];
@@ -150,7 +150,7 @@ static inline __attribute__((always_inline)) void tail_update(size_t q, size_t n
         for (size_t k = 0; k < q; k++) {
             const double s = a[k * nh + j], e = (d2[k] * w) * (s * (1.0 - s));
             g += d2[k] * s;
-            d1[k * nh + j] = e;
+            a[k * nh + j] = e;
             h += e;
         }
         gw2[j] = g;
@@ -158,15 +158,15 @@ static inline __attribute__((always_inline)) void tail_update(size_t q, size_t n
     }
 }
 
-#define TAIL_GROUP 16
+#define TAIL_GROUP_VALUES 1024
 
 /* The seed's network with one output (sigmoid hidden units, a linear
  * output, MSE), after Z1 = X W1: each row's hidden units go through every
  * element-wise step and the output layer's products in one pass while they
  * sit in L1, instead of five passes over the block and three skinny
- * products (A1 w2, A1^T delta2, delta2 w2^T, each with one column).  First
- * A1 = sigmoid(Z1 + b1) over the block (mlp2__bias_sigmoid: its long
- * vector loop overlaps the rows' exp chains, which a per-row sigmoid
+ * products (A1 w2, A1^T delta2, delta2 w2^T, each with one column).  Per
+ * group of rows, first A1 = sigmoid(Z1 + b1) (mlp2__bias_sigmoid: its
+ * long vector loop overlaps the rows' exp chains, which a per-row sigmoid
  * fused with the rest did not: 10-32-1 step 110 ns a row against 87),
  * then per row:
  *     r = (b2 + a1 . w2) - y; sse += r^2     A2 - Y, with A2 = A1 W2 + b2
@@ -174,20 +174,23 @@ static inline __attribute__((always_inline)) void tail_update(size_t q, size_t n
  *     gb2 += d2; gw2 += d2 a1                delta2^T 1, A1^T delta2
  *     d1 = (d2 w2) .* a1 .* (1 - a1)         delta1 = delta2 W2^T .* A1 .* (1 - A1)
  *     gb1 += d1                              delta1^T 1
- * d2 and d1 go to D2 and D1 (where the unfused path leaves them), for the
- * caller's gW1 = X^T delta1.  The sums over rows go in row order; a1 . w2
- * is summed in vector lanes, so its order follows the instruction set
- * (like the loss sum), the same bits run after run.  D1 NULL: the loss
- * alone, through the same row_residual. */
+ * d2 goes to D2, and d1 over a1 in A1 (nothing reads a1 after its row's
+ * update), for the caller's gW1 = X^T delta1: the stores then go to lines
+ * the group's reads brought into L1, where a separate D1 pulled a block's
+ * worth of lines from L2 (10-32-1 step 7-10% faster, 64-256-1 9-10% at
+ * 1024 rows and more: bench/RESULTS.md).  The sums over rows go in row
+ * order; a1 . w2 is summed in vector lanes, so its order follows the
+ * instruction set (like the loss sum), the same bits run after run.
+ * gb1 NULL: the loss alone, through the same row_residual (A1 left as
+ * sigmoid(Z1 + b1)). */
 MLP2_CLONES
 double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *restrict A1, const double *restrict b1,
                                   const double *restrict w2, double b2, const double *restrict y,
-                                  double inv_m, double beta, double *restrict D2, double *restrict D1,
-                                  double *restrict gb1, double *restrict gw2, double *restrict gb2)
+                                  double inv_m, double beta, double *restrict D2, double *restrict gb1,
+                                  double *restrict gw2, double *restrict gb2)
 {
-    /* A1 = sigmoid(Z1 + b1), in place */
-    mlp2__bias_sigmoid(rows, nh, A1, b1);
-    if (!D1) { /* the loss alone: the same residuals, no gradient */
+    if (!gb1) { /* the loss alone: the same residuals, no gradient */
+        mlp2__bias_sigmoid(rows, nh, A1, b1); /* A1 = sigmoid(Z1 + b1), in place */
         double sse = 0.0;
         for (size_t i = 0; i < rows; i++) {
             const double r = row_residual(nh, A1 + i * nh, w2, b2, y[i]);
@@ -201,17 +204,18 @@ double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *restrict A1, c
         *gb2 = 0.0;
     }
     double sse = 0.0, sb2 = *gb2;
-    /* Groups of TAIL_GROUP rows, whose hidden units stay in L1 between the
-     * two loops: first every row's residual (independent dots, which run
-     * side by side), then the updates four rows at a time, each gw2[j] and
-     * gb1[j] loaded and stored once for the four instead of once a row.
-     * Every sum still goes row by row in row order: the bits are those of
-     * one row at a time.  Measured (mlp2-ab, one thread, step, 10-32-1):
-     * see bench/RESULTS.md. */
-    for (size_t i0 = 0; i0 < rows; i0 += TAIL_GROUP) {
-        const size_t n = rows - i0 < TAIL_GROUP ? rows - i0 : TAIL_GROUP;
-        const double *restrict a = A1 + i0 * nh;
-        double *restrict d = D1 + i0 * nh, *restrict d2 = D2 + i0;
+    /* Groups of about TAIL_GROUP_VALUES hidden units (32 rows of 32 units,
+     * at least 4 rows), which stay in L1 from the sigmoid to the updates:
+     * first every row's residual (independent dots, which run side by
+     * side), then the updates four rows at a time, each gw2[j] and gb1[j]
+     * loaded and stored once for the four instead of once a row.  Every sum
+     * still goes row by row in row order: the bits are those of one row at
+     * a time.  Measured (mlp2-ab, one thread): bench/RESULTS.md. */
+    const size_t G = nh < TAIL_GROUP_VALUES / 4 ? TAIL_GROUP_VALUES / nh : 4;
+    for (size_t i0 = 0; i0 < rows; i0 += G) {
+        const size_t n = rows - i0 < G ? rows - i0 : G;
+        double *restrict a = A1 + i0 * nh, *restrict d2 = D2 + i0;
+        mlp2__bias_sigmoid(n, nh, a, b1);
         for (size_t k = 0; k < n; k++) {
             const double r = row_residual(nh, a + k * nh, w2, b2, y[i0 + k]); /* A2 - Y */
             sse += r * r;
@@ -220,9 +224,9 @@ double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *restrict A1, c
         }
         size_t k = 0;
         for (; k + 4 <= n; k += 4)
-            tail_update(4, nh, a + k * nh, d2 + k, w2, d + k * nh, gw2, gb1);
+            tail_update(4, nh, a + k * nh, d2 + k, w2, gw2, gb1);
         for (; k < n; k++)
-            tail_update(1, nh, a + k * nh, d2 + k, w2, d + k * nh, gw2, gb1);
+            tail_update(1, nh, a + k * nh, d2 + k, w2, gw2, gb1);
     }
     *gb2 = sb2;
     return sse;

@@ -265,13 +265,14 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
             /* Z1 = X W1 */
             mlp2__gemm(false, false, n, nh, ni, 1.0, X + r0 * ni, ni, W1(net), nh, 0.0, ws->A1, nh);
             /* A1 = sigmoid(Z1 + b1); A2 - Y; with grad also delta2, gW2, gb2,
-             * delta1 and gb1, row by row (kernels.c; D1 NULL: the loss alone) */
-            sse += mlp2__sigmoid_linear1_tail(
-                n, nh, ws->A1, b1(net), W2(net), b2(net)[0], Y + r0, inv_m, b, ws->A2,
-                grad ? ws->D1 : NULL, grad ? grad + mlp2__off_b1(net) : NULL,
-                grad ? grad + mlp2__off_W2(net) : NULL, grad ? grad + mlp2__off_b2(net) : NULL);
-            if (grad) /* gW1 = X^T delta1 */
-                mlp2__gemm(true, false, ni, nh, n, 1.0, X + r0 * ni, ni, ws->D1, nh, b, grad, nh);
+             * delta1 (over A1) and gb1, row by row (kernels.c; gb1 NULL: the
+             * loss alone) */
+            sse += mlp2__sigmoid_linear1_tail(n, nh, ws->A1, b1(net), W2(net), b2(net)[0], Y + r0, inv_m,
+                                              b, ws->A2, grad ? grad + mlp2__off_b1(net) : NULL,
+                                              grad ? grad + mlp2__off_W2(net) : NULL,
+                                              grad ? grad + mlp2__off_b2(net) : NULL);
+            if (grad) /* gW1 = X^T delta1, delta1 where the tail left it, in A1 */
+                mlp2__gemm(true, false, ni, nh, n, 1.0, X + r0 * ni, ni, ws->A1, nh, b, grad, nh);
             continue;
         }
         mlp2__forward(net, ws, n, X + r0 * ni, ws->A2);
