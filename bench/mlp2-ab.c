@@ -10,6 +10,12 @@
  * sample is k calls, k chosen for >= 2 ms per sample after warm-up calls);
  * the ratio B/A is taken round by round, so that the machine's drift, which
  * here moves absolute times by 5-15% within minutes, falls out of it.
+ * Both libraries are opened before either makes its model and workspace,
+ * and the second half of the rounds runs on a new model and workspace for
+ * each, B's made first: the placement of the objects alone moved the ratio
+ * of two copies of one build by up to 30% (the second made was the slower;
+ * 10-32-1 at 4 rows 0.895 one way, 1.109 the other), so that each half
+ * carries the opposite placement, and both halves' medians are printed.
  * Printed: the medians of A and B (ns a row), the median of the per-round
  * ratios with its quartiles, and whether the two give the same bits for
  * the model's predictions, and for its loss and gradient (mlp2_loss_grad),
@@ -25,6 +31,7 @@
  * Run with OPENBLAS_NUM_THREADS=1 for single-thread figures.
  */
 #include <dlfcn.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +40,14 @@
 #include "mlp2.h"
 
 typedef struct {
+    const char *path;
     mlp2 *net;
     mlp2_workspace *ws;
+    mlp2_status (*create)(mlp2 **, size_t, size_t, size_t, uint64_t);
+    void (*free)(mlp2 *);
+    mlp2_status (*ws_create)(mlp2_workspace **, const mlp2 *, size_t);
+    mlp2_status (*ws_create_mt)(mlp2_workspace **, const mlp2 *, size_t, size_t);
+    void (*ws_free)(mlp2_workspace *);
     mlp2_status (*step)(mlp2 *, mlp2_workspace *, size_t, const double *, const double *, double, double *);
     mlp2_status (*predict)(const mlp2 *, mlp2_workspace *, size_t, const double *, double *);
     mlp2_status (*loss_grad)(const mlp2 *, mlp2_workspace *, size_t, const double *, const double *,
@@ -61,32 +74,42 @@ static void sym(void *h, const char *name, void *fn, size_t size)
     memcpy(fn, &p, size);
 }
 
-static lib open_lib(const char *path, size_t ni, size_t nh, size_t no, size_t m, size_t threads)
+static lib open_lib(const char *path)
 {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         fprintf(stderr, "mlp2-ab: %s\n", dlerror());
         exit(1);
     }
-    lib l;
-    mlp2_status (*create)(mlp2 **, size_t, size_t, size_t, uint64_t);
-    mlp2_status (*ws_create)(mlp2_workspace **, const mlp2 *, size_t);
-    mlp2_status (*ws_create_mt)(mlp2_workspace **, const mlp2 *, size_t, size_t);
-    sym(h, "mlp2_create", &create, sizeof create);
-    sym(h, "mlp2_workspace_create", &ws_create, sizeof ws_create);
-    sym(h, "mlp2_workspace_create_mt", &ws_create_mt, sizeof ws_create_mt);
+    lib l = {.path = path};
+    sym(h, "mlp2_create", &l.create, sizeof l.create);
+    sym(h, "mlp2_free", &l.free, sizeof l.free);
+    sym(h, "mlp2_workspace_create", &l.ws_create, sizeof l.ws_create);
+    sym(h, "mlp2_workspace_create_mt", &l.ws_create_mt, sizeof l.ws_create_mt);
+    sym(h, "mlp2_workspace_free", &l.ws_free, sizeof l.ws_free);
     sym(h, "mlp2_sgd_step", &l.step, sizeof l.step);
     sym(h, "mlp2_predict", &l.predict, sizeof l.predict);
     sym(h, "mlp2_loss_grad", &l.loss_grad, sizeof l.loss_grad);
     sym(h, "mlp2_n_params", &l.n_params, sizeof l.n_params);
-    mlp2_status st = create(&l.net, ni, nh, no, 1);
+    return l;
+}
+
+/* the model (the same seed for both libraries) and its workspace */
+static void make_objects(lib *l, size_t ni, size_t nh, size_t no, size_t m, size_t threads)
+{
+    mlp2_status st = l->create(&l->net, ni, nh, no, 1);
     if (st == MLP2_OK)
-        st = threads == 0 ? ws_create(&l.ws, l.net, m) : ws_create_mt(&l.ws, l.net, m, threads);
+        st = threads == 0 ? l->ws_create(&l->ws, l->net, m) : l->ws_create_mt(&l->ws, l->net, m, threads);
     if (st != MLP2_OK) {
-        fprintf(stderr, "mlp2-ab: %s: cannot make the model or its workspace (status %d)\n", path, (int)st);
+        fprintf(stderr, "mlp2-ab: %s: cannot make the model or its workspace (status %d)\n", l->path, (int)st);
         exit(1);
     }
-    return l;
+}
+
+static void free_objects(lib *l)
+{
+    l->ws_free(l->ws);
+    l->free(l->net);
 }
 
 typedef struct {
@@ -130,7 +153,9 @@ int main(int argc, char **argv)
                         "at most 2^40\n");
         return 2;
     }
-    lib a = open_lib(argv[1], ni, nh, no, m, threads), b = open_lib(argv[2], ni, nh, no, m, threads);
+    lib a = open_lib(argv[1]), b = open_lib(argv[2]);
+    make_objects(&a, ni, nh, no, m, threads);
+    make_objects(&b, ni, nh, no, m, threads);
     if (a.step == b.step) {
         fprintf(stderr, "mlp2-ab: LIB_A and LIB_B are one library: copy one of them elsewhere\n");
         return 2;
@@ -178,7 +203,17 @@ int main(int argc, char **argv)
             break;
         k *= 2;
     }
+    const int half = rounds / 2;
     for (int r = 0; r < rounds; r++) {
+        if (r == half && half > 0) {
+            /* the second half with B's model and workspace made first */
+            free_objects(&a);
+            free_objects(&b);
+            make_objects(&b, ni, nh, no, m, threads);
+            make_objects(&a, ni, nh, no, m, threads);
+            run(&a, &j, 2);
+            run(&b, &j, 2);
+        }
         for (int s = 0; s < 2; s++) {
             const int is_b = (r + s) & 1;
             const double t0 = now();
@@ -191,14 +226,18 @@ int main(int argc, char **argv)
         }
         ratio[r] = tb[r] / ta[r];
     }
+    /* each half's median ratio, before the whole is sorted */
+    qsort(ratio, (size_t)half, sizeof *ratio, cmp);
+    qsort(ratio + half, (size_t)(rounds - half), sizeof *ratio, cmp);
+    const double first = half > 0 ? ratio[half / 2] : (double)NAN, second = ratio[half + (rounds - half) / 2];
     qsort(ta, (size_t)rounds, sizeof *ta, cmp);
     qsort(tb, (size_t)rounds, sizeof *tb, cmp);
     qsort(ratio, (size_t)rounds, sizeof *ratio, cmp);
     printf("%zu-%zu-%zu m=%zu %s threads=%zu: A %.2f B %.2f ns a row (medians); B/A %.3f "
-           "[quartiles %.3f %.3f] (%d rounds of %ld calls each); predictions the same bits: %s; "
-           "loss and gradient: %s\n",
+           "[quartiles %.3f %.3f] (%d rounds of %ld calls each; by half %.3f %.3f); predictions the "
+           "same bits: %s; loss and gradient: %s\n",
            ni, nh, no, m, argv[5], threads, ta[rounds / 2], tb[rounds / 2], ratio[rounds / 2],
-           ratio[rounds / 4], ratio[3 * rounds / 4], rounds, k, same_bits ? "yes" : "no",
+           ratio[rounds / 4], ratio[3 * rounds / 4], rounds, k, first, second, same_bits ? "yes" : "no",
            same_grad ? "yes" : "no");
     free(X);
     free(Y);

@@ -307,12 +307,26 @@ _Static_assert(MLP2_ROWS_MAX < 2 * MLP2_SHARD_MIN_ROWS, "the rows path's batches
  *              the update. */
 typedef enum { STEP_ROWS, STEP_BLAS, STEP_GRAD } step_way;
 
+/* For the seed's network with one output the gradient comes from the fused
+ * tail (two products and one pass per block), against blas_step's nine
+ * BLAS calls and five element-wise passes over the hidden units; what
+ * blas_step saves is about three passes over the parameters.  So blas_step
+ * is taken only while n_params > 2 m n_hidden + FUSED_STEP_CALLS, the
+ * constant standing for the calls it makes beyond the tail's.  Measured
+ * (mlp2-ab, one thread, both load orders, three runs each; new / old):
+ * 10-32-1 0.66 at 4 rows and 0.76 at 16; 20-64-1 0.84-0.89 at 4-48 rows;
+ * 32-128-1 0.90 at 32 and 0.83 at 64 rows (1.04, range 0.97-1.11, at 16);
+ * 64-256-1 0.94-0.95 at 32-64 rows; 100-128-1 0.96-0.98 at 48-64 rows;
+ * the cells where the rule keeps blas_step within 1% (bench/RESULTS.md). */
+#define FUSED_STEP_CALLS 1000
+
 static step_way way_of_step(const mlp2 *net, const mlp2_workspace *ws, size_t m, mlp2_path path)
 {
     if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m)))
         return STEP_ROWS;
     if (m <= ws->max_batch && !use_small(net, m, path) &&
-        m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params && !sharded(net, ws, m))
+        m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params && !sharded(net, ws, m) &&
+        (!seed_one_output(net) || net->n_params > 2 * m * net->n_hidden + FUSED_STEP_CALLS))
         return STEP_BLAS;
     return STEP_GRAD;
 }
