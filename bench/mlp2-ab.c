@@ -13,9 +13,11 @@
  * Both libraries are opened before either makes its model and workspace,
  * and the second half of the rounds runs on a new model and workspace for
  * each, B's made first: the placement of the objects alone moved the ratio
- * of two copies of one build by up to 30% (the second made was the slower;
- * 10-32-1 at 4 rows 0.895 one way, 1.109 the other), so that each half
- * carries the opposite placement, and both halves' medians are printed.
+ * of two copies of one build by up to 30% (100-128-1 at 2 rows: the second
+ * made was the slower, 1.28-1.30), so that each half carries the opposite
+ * placement, and both halves' medians are printed.  The order of loading
+ * the libraries still moves some cells by 5-9% (10-32-1 at 4 rows): run
+ * both A B and B A, and take both into account.
  * Printed: the medians of A and B (ns a row), the median of the per-round
  * ratios with its quartiles, and whether the two give the same bits for
  * the model's predictions, and for its loss and gradient (mlp2_loss_grad),
@@ -207,8 +209,8 @@ int main(int argc, char **argv)
     for (int r = 0; r < rounds; r++) {
         if (r == half && half > 0) {
             /* the second half with B's model and workspace made first */
-            free_objects(&a);
-            free_objects(&b);
+            free_objects(&b); /* B's freed first, so that B, made first, */
+            free_objects(&a); /* gets what A had (malloc reuses the last freed) */
             make_objects(&b, ni, nh, no, m, threads);
             make_objects(&a, ni, nh, no, m, threads);
             run(&a, &j, 2);

@@ -98,7 +98,9 @@ mlp2_status mlp2__alloc_model(mlp2 **out, size_t n_in, size_t n_hidden, size_t n
 /* ---- workspace.c -------------------------------------------------------- */
 struct mlp2_workspace {
     size_t n_in, n_hidden, n_out, n_params, max_batch;
-    double *A1;   /* max_batch x n_hidden: Z1, then A1 = sigmoid(Z1) in place */
+    double *A1;   /* max_batch x n_hidden: Z1, then A1 = sigmoid(Z1) in place (the
+                     * one-output fused tail then writes delta1 over it, and
+                     * leaves D1 alone) */
     double *A2;   /* max_batch x n_out:    Z2/A2, then delta2 in place */
     double *D1;   /* max_batch x n_hidden: delta2 W2^T, then delta1 in place */
     double *ones; /* max_batch ones: column sums as gemv */

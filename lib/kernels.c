@@ -204,14 +204,15 @@ double mlp2__sigmoid_linear1_tail(size_t rows, size_t nh, double *restrict A1, c
         *gb2 = 0.0;
     }
     double sse = 0.0, sb2 = *gb2;
-    /* Groups of about TAIL_GROUP_VALUES hidden units (32 rows of 32 units,
-     * at least 4 rows), which stay in L1 from the sigmoid to the updates:
-     * first every row's residual (independent dots, which run side by
-     * side), then the updates four rows at a time, each gw2[j] and gb1[j]
-     * loaded and stored once for the four instead of once a row.  Every sum
-     * still goes row by row in row order: the bits are those of one row at
-     * a time.  Measured (mlp2-ab, one thread): bench/RESULTS.md. */
-    const size_t G = nh < TAIL_GROUP_VALUES / 4 ? TAIL_GROUP_VALUES / nh : 4;
+    /* Groups of about TAIL_GROUP_VALUES hidden units, in whole fours of
+     * rows (32 rows of 32 units, 24 of 40; at least 4 rows), which stay in
+     * L1 from the sigmoid to the updates: first every row's residual
+     * (independent dots, which run side by side), then the updates four
+     * rows at a time, each gw2[j] and gb1[j] loaded and stored once for
+     * the four instead of once a row.  Every sum still goes row by row in
+     * row order: the bits are those of one row at a time.  Measured
+     * (mlp2-ab, one thread): bench/RESULTS.md. */
+    const size_t G = nh < TAIL_GROUP_VALUES / 4 ? TAIL_GROUP_VALUES / nh / 4 * 4 : 4; /* whole fours */
     for (size_t i0 = 0; i0 < rows; i0 += G) {
         const size_t n = rows - i0 < G ? rows - i0 : G;
         double *restrict a = A1 + i0 * nh, *restrict d2 = D2 + i0;

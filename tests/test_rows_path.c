@@ -145,7 +145,9 @@ static void test_automatic_choice(void **state)
  * parameters (to 1e-12), and so do 50 Adam steps */
 static void compare_training(const shape_t *s, size_t m, uint64_t seed)
 {
-    /* a: rows; b: BLAS, one chunk (the update folded into the products);
+    /* a: rows; b: BLAS, one chunk (the update folded into the products,
+     * blas_step, for the shapes with several outputs: a one-output shape
+     * this small takes the gradient first, lib/pass.c way_of_step);
      * c: BLAS in chunks of one row (gradient, check, then update) */
     setup_t a = make(s, m, m, seed), b = make(s, m, m, seed), c = make(s, m, 1, seed);
     double La = 0, Lb = 0, Lc = 0;

@@ -201,21 +201,23 @@ static void test_adam(void **state)
  * W2[1], W2[2] to 0.35e308: only one direction overflows.  With targets +1
  * the same step gives -1.2e308 and 1.35e308, all finite.  The same with
  * W2 = (-DBL_MAX, DBL_MAX/2, DBL_MAX/2) and lr = 2^975. */
-static mlp2 *saturated_net(size_t h, double big)
+static mlp2 *saturated_net(size_t ni, size_t h, double big)
 {
     mlp2 *net = NULL;
-    assert_int_equal(mlp2_create(&net, 1, h, 1, 8), MLP2_OK);
-    const size_t n = mlp2_n_params(net);
-    assert_int_equal(n, 3 * h + 1);
+    assert_int_equal(mlp2_create(&net, ni, h, 1, 8), MLP2_OK);
+    const size_t n = mlp2_n_params(net), w2 = ni * h + h;
+    assert_int_equal(n, w2 + h + 1);
     double *theta = calloc(n, sizeof *theta);
     assert_non_null(theta);
     for (size_t j = 0; j < h; j++) {
-        theta[j] = 0.01 * (double)(j % 7);  /* W1 */
-        theta[h + j] = 40.0;               /* b1 */
+        theta[j] = 0.01 * (double)(j % 7); /* W1's first row */
+        for (size_t i = 1; i < ni; i++)
+            theta[i * h + j] = 0.02; /* the other rows, for inputs that are 0 */
+        theta[ni * h + j] = 40.0; /* b1 */
     }
-    theta[2 * h] = -big; /* W2 (h x 1) */
-    theta[2 * h + 1] = big / 2;
-    theta[2 * h + 2] = big / 2;
+    theta[w2] = -big; /* W2 (h x 1) */
+    theta[w2 + 1] = big / 2;
+    theta[w2 + 2] = big / 2;
     assert_int_equal(mlp2_set_params(net, theta), MLP2_OK);
     free(theta);
     return net;
@@ -223,20 +225,20 @@ static mlp2 *saturated_net(size_t h, double big)
 
 /* ws_kind: 0 no workspace, 1 a workspace of min(m, 256) rows, 2 a two-thread
  * workspace of m rows (sharded when m is large enough) */
-static void sgd_step_case(size_t h, size_t m, int ws_kind, double big, double lr)
+static void sgd_step_case(size_t ni, size_t h, size_t m, int ws_kind, double big, double lr)
 {
-    mlp2 *net = saturated_net(h, big);
+    mlp2 *net = saturated_net(ni, h, big);
     mlp2_workspace *ws = NULL;
     if (ws_kind == 1)
         assert_int_equal(mlp2_workspace_create(&ws, net, m < 256 ? m : 256), MLP2_OK);
     else if (ws_kind == 2)
         assert_int_equal(mlp2_workspace_create_mt(&ws, net, m, 2), MLP2_OK);
     const size_t n = mlp2_n_params(net);
-    double *X = calloc(m, sizeof *X), *Y = calloc(m, sizeof *Y);
+    double *X = calloc(m * ni, sizeof *X), *Y = calloc(m, sizeof *Y);
     double *before = calloc(n, sizeof *before), *after = calloc(n, sizeof *after);
     assert_true(X && Y && before && after);
     for (size_t i = 0; i < m; i++) {
-        X[i] = 0.3 + 0.001 * (double)(i % 11);
+        X[i * ni] = 0.3 + 0.001 * (double)(i % 11); /* the other inputs 0 */
         Y[i] = -1.0;
     }
     /* the premise: the output is exactly 0, the loss exactly 1/2 */
@@ -247,8 +249,8 @@ static void sgd_step_case(size_t h, size_t m, int ws_kind, double big, double lr
     assert_int_equal(mlp2_get_params(net, before), MLP2_OK);
     loss = -1;
     if (mlp2_sgd_step(net, ws, m, X, Y, lr, &loss) != MLP2_ENONFINITE) {
-        print_error("sgd_step 1-%zu-1, m = %zu, %s, W2[0] = %g, lr %g: the step overflows W2[0] and was not"
-                    " refused\n", h, m, ws_kind == 0 ? "no workspace" : ws_kind == 1 ? "workspace" : "2-thread workspace", -big, lr);
+        print_error("sgd_step %zu-%zu-1, m = %zu, %s, W2[0] = %g, lr %g: the step overflows W2[0] and was not"
+                    " refused\n", ni, h, m, ws_kind == 0 ? "no workspace" : ws_kind == 1 ? "workspace" : "2-thread workspace", -big, lr);
         fail();
     }
     assert_int_equal(mlp2_get_params(net, after), MLP2_OK);
@@ -262,7 +264,7 @@ static void sgd_step_case(size_t h, size_t m, int ws_kind, double big, double lr
     assert_int_equal(mlp2_get_params(net, after), MLP2_OK);
     for (size_t i = 0; i < n; i++)
         assert_true(isfinite(after[i]));
-    assert_true(after[2 * h] > before[2 * h]);
+    assert_true(after[ni * h + h] > before[ni * h + h]);
     free(X);
     free(Y);
     free(before);
@@ -271,20 +273,23 @@ static void sgd_step_case(size_t h, size_t m, int ws_kind, double big, double lr
     mlp2_free(net);
 }
 
-/* every size class: one row, tiny batches, a BLAS-sized shape, chunks, and
- * shards on two threads (1-60-1 shards from about 620 rows in one chunk) */
+/* every size class: one row, tiny batches, chunks, and shards on two
+ * threads (1-60-1 shards from about 620 rows in one chunk); and the update
+ * folded into the backward products (blas_step), which a one-output
+ * network takes only while n_params > 2 m n_hidden + 1000 (lib/pass.c,
+ * way_of_step): 32-60-1 (2041 parameters) at 7 and 8 rows */
 static void test_sgd_step_one_sided(void **state)
 {
     (void)state;
-    const size_t shapes[] = {3, 60};
+    const size_t shapes[][2] = {{1, 3}, {1, 60}, {32, 60}};
     const size_t rows[] = {1, 2, 5, 7, 8, 12, 64, 3000, 9000};
-    for (size_t s = 0; s < 2; s++)
+    for (size_t s = 0; s < 3; s++)
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
             for (int w = 0; w < 3; w++) {
-                sgd_step_case(shapes[s], rows[r], w, 1.7e308, 5e307);
+                sgd_step_case(shapes[s][0], shapes[s][1], rows[r], w, 1.7e308, 5e307);
                 /* at the edge: DBL_MAX plus 2^975 overflows (half an ulp
                  * there is 2^970), a step far below any bound on size */
-                sgd_step_case(shapes[s], rows[r], w, DBL_MAX, 0x1p975);
+                sgd_step_case(shapes[s][0], shapes[s][1], rows[r], w, DBL_MAX, 0x1p975);
             }
 }
 
@@ -298,7 +303,7 @@ static void test_train_one_sided(void **state)
     for (size_t s = 0; s < 2; s++)
         for (size_t b = 0; b < 3; b++) {
             const size_t h = shapes[s], m = 50;
-            mlp2 *net = saturated_net(h, 1.7e308);
+            mlp2 *net = saturated_net(1, h, 1.7e308);
             const size_t n = mlp2_n_params(net);
             double X[50], Y[50], *before = calloc(n, sizeof(double)), *after = calloc(n, sizeof(double));
             assert_true(before && after);
