@@ -21,8 +21,8 @@
  * Printed: the medians of A and B (ns a row), the median of the per-round
  * ratios with its quartiles, and whether the two give the same bits for
  * the model's predictions, and for its loss and gradient (mlp2_loss_grad),
- * checked once, before the timing.  Compare a library with a copy of itself first:
- * the quartiles show how far apart two equal libraries land.
+ * checked once, before the timing.  Compare a library with a copy of
+ * itself first: the quartiles show how far apart two equal libraries land.
  *
  * Usage: mlp2-ab LIB_A LIB_B SHAPE M OP [ROUNDS [THREADS]]
  *   SHAPE    n_in-n_hidden-n_out, e.g. 10-32-1
@@ -156,12 +156,12 @@ int main(int argc, char **argv)
         return 2;
     }
     lib a = open_lib(argv[1]), b = open_lib(argv[2]);
-    make_objects(&a, ni, nh, no, m, threads);
-    make_objects(&b, ni, nh, no, m, threads);
     if (a.step == b.step) {
         fprintf(stderr, "mlp2-ab: LIB_A and LIB_B are one library: copy one of them elsewhere\n");
         return 2;
     }
+    make_objects(&a, ni, nh, no, m, threads);
+    make_objects(&b, ni, nh, no, m, threads);
     double *X = malloc(m * ni * sizeof *X), *Y = malloc(m * no * sizeof *Y), *P = malloc(m * no * sizeof *P);
     double *ta = malloc((size_t)rounds * sizeof *ta), *tb = malloc((size_t)rounds * sizeof *tb);
     double *ratio = malloc((size_t)rounds * sizeof *ratio);

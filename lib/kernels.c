@@ -133,12 +133,9 @@ static inline double row_residual(size_t nh, const double *restrict a, const dou
     return (b2 + dot) - y; /* A2 - Y, with A2 = A1 W2 + b2 */
 }
 
-/* Rows of the tail below (q of them, 1 or 4, a constant once inlined), from
- * their hidden units a (q x nh, overwritten by delta1) and their delta2 d2,
- * for each unit j in row order:
- *     gw2 += d2 a1                           A1^T delta2
- *     d1 = (d2 w2) .* a1 .* (1 - a1)         delta1 = delta2 W2^T .* A1 .* (1 - A1)
- *     gb1 += d1                              delta1^T 1 */
+/* The last three equations of the tail below for q rows (1 or 4, a
+ * constant once inlined), from their hidden units a (q x nh, overwritten
+ * by delta1) and their delta2 d2; each unit's sums go in row order. */
 static inline __attribute__((always_inline)) void tail_update(size_t q, size_t nh, double *restrict a,
                                                               const double *restrict d2,
                                                               const double *restrict w2, double *restrict gw2,
@@ -148,10 +145,11 @@ static inline __attribute__((always_inline)) void tail_update(size_t q, size_t n
         const double w = w2[j];
         double g = gw2[j], h = gb1[j];
         for (size_t k = 0; k < q; k++) {
-            const double s = a[k * nh + j], e = (d2[k] * w) * (s * (1.0 - s));
-            g += d2[k] * s;
+            const double s = a[k * nh + j];
+            g += d2[k] * s;                             /* gW2 += a1^T delta2 */
+            const double e = (d2[k] * w) * (s * (1.0 - s)); /* delta1 */
             a[k * nh + j] = e;
-            h += e;
+            h += e; /* gb1 += delta1 */
         }
         gw2[j] = g;
         gb1[j] = h;

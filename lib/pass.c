@@ -193,7 +193,10 @@ static bool use_small(const mlp2 *net, size_t rows, mlp2_path path)
  * through in blocks, the gradient summed block by block (beta 1 after the
  * first), as the chunks are.  A block's scratch is kept to about
  * BLOCK_BYTES, the size of a core's L2 on the machines measured (1 MiB),
- * in multiples of 32 rows and at most BLOCK_MAX rows.  When not even
+ * in multiples of 32 rows and at most BLOCK_MAX rows.  (The one-output
+ * fused tail leaves D1 unused, so below BLOCK_MAX its blocks, 224 rows of
+ * 64-256-1, are about half what the budget allows; larger ones were not
+ * measured.)  When not even
  * BLOCK_MIN rows fit, the scratch cannot stay in L2 anyway, and blocks of
  * BLOCK_MAX rows keep the gradient's products long in K (every block reads
  * and writes the gradient once more).  Measured, one thread, step ns/row
@@ -308,11 +311,12 @@ _Static_assert(MLP2_ROWS_MAX < 2 * MLP2_SHARD_MIN_ROWS, "the rows path's batches
 typedef enum { STEP_ROWS, STEP_BLAS, STEP_GRAD } step_way;
 
 /* For the seed's network with one output the gradient comes from the fused
- * tail (two products and one pass per block), against blas_step's nine
- * BLAS calls and five element-wise passes over the hidden units; what
- * blas_step saves is about three passes over the parameters.  So blas_step
- * is taken only while n_params > 2 m n_hidden + FUSED_STEP_CALLS, the
- * constant standing for the calls it makes beyond the tail's.  Measured
+ * tail (two BLAS calls and one pass per block), against blas_step's seven
+ * BLAS calls and its separate passes over the hidden units (the sigmoid,
+ * delta1, the bound's maximum of delta1); what blas_step saves is about
+ * three passes over the parameters.  So blas_step is taken only while
+ * n_params > 2 m n_hidden + FUSED_STEP_CALLS, the constant (in parameters)
+ * standing for the five calls it makes beyond the tail's.  Measured
  * (mlp2-ab, one thread, both load orders, three runs each; new / old):
  * 10-32-1 0.66 at 4 rows and 0.76 at 16; 20-64-1 0.84-0.89 at 4-48 rows;
  * 32-128-1 0.90 at 32 and 0.83 at 64 rows (1.04, range 0.97-1.11, at 16);

@@ -277,7 +277,7 @@ static void sgd_step_case(size_t ni, size_t h, size_t m, int ws_kind, double big
  * threads (1-60-1 shards from about 620 rows in one chunk); and the update
  * folded into the backward products (blas_step), which a one-output
  * network takes only while n_params > 2 m n_hidden + 1000 (lib/pass.c,
- * way_of_step): 32-60-1 (2041 parameters) at 7 and 8 rows */
+ * way_of_step): 32-60-1 (2041 parameters) at 2 to 8 rows */
 static void test_sgd_step_one_sided(void **state)
 {
     (void)state;
