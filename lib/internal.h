@@ -116,10 +116,18 @@ static inline bool mlp2__ws_fits(const mlp2_workspace *ws, const mlp2 *net)
 /* MLP2_OK when ws was made for net's shape, else MLP2_EINVAL. */
 mlp2_status mlp2__ws_check(const mlp2_workspace *ws, const mlp2 *net);
 
-/* Hot loops are built for several instruction sets (AVX-512, AVX2, x86-64
- * baseline); the best is picked at load time. */
+/* Hot loops are built for several instruction sets (AVX-512; AVX2 with FMA,
+ * i.e. x86-64-v3; the x86-64 baseline); the best is picked at load time.
+ * The AVX2 clone is x86-64-v3 rather than "avx2" alone, which leaves FMA
+ * out: the kernels that contract (MLP2_FMA) then give the same bits on
+ * AVX2 machines as on AVX-512 ones.  meson.build defines MLP2_CLONE_V3
+ * when the compiler knows it. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MLP2_NO_CLONES)
+#ifdef MLP2_CLONE_V3
+#define MLP2_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+#else
 #define MLP2_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 #else
 #define MLP2_CLONES
 #endif

@@ -1,19 +1,19 @@
 /* kernels.c - the element-wise passes, written so the compiler vectorises
  * them: contiguous memory, restrict, no branches in the loop bodies.
  *
- * The hot kernels are built for several instruction sets (AVX-512, AVX2 and
- * the x86-64 baseline) and the best one is picked at load time.  The
- * element-wise results are the same bits in every clone (the same IEEE
- * operations in the same order; no FMA contraction under -std=c11), with two
- * exceptions: the small-shape path's sigmoid kernel (mlp2__bias_sigmoid_rows),
- * where the sigmoid is most of the work, contracts the exp polynomial into
- * fused multiply-adds (MLP2_FMA), which halves it, and evaluates it by
- * Horner's rule (mlp2__sigmoid_horner: the fewest operations per lane);
- * and the latency path
- * (rows.c), contracted the same way for the same reason.  Its AVX-512 and AVX2
- * clones give the same bits as each other; the baseline clone, which has no
- * FMA, may differ from them in the last bit.  Only the order of the loss sum
- * follows the vector width. */
+ * The hot kernels are built for several instruction sets (AVX-512, AVX2
+ * with FMA, and the x86-64 baseline) and the best one is picked at load
+ * time.  The element-wise results are the same bits in every clone (the
+ * same IEEE operations in the same order; no FMA contraction under
+ * -std=c11), with two exceptions: the small-shape path's sigmoid kernel
+ * (mlp2__bias_sigmoid_rows), where the sigmoid is most of the work,
+ * contracts the exp polynomial into fused multiply-adds (MLP2_FMA), which
+ * halves it, and evaluates it by Horner's rule (mlp2__sigmoid_horner: the
+ * fewest operations per lane); and the latency path (rows.c), contracted
+ * the same way for the same reason.  Its AVX-512 and AVX2 clones give the
+ * same bits as each other; the baseline clone, which has no FMA, may differ
+ * from them in the last bit.  Only the order of the loss sum follows the
+ * vector width. */
 #include "internal.h"
 #include "elementwise.h"
 
