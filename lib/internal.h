@@ -187,6 +187,13 @@ void mlp2__gemm(bool transA, bool transB, size_t M, size_t N, size_t K, double a
 void mlp2__lgemm(bool transA, bool transB, size_t M, size_t N, size_t K, double alpha,
                  const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
                  size_t ldc);
+/* C = A B (no transposes, alpha 1, beta 0) for few inner terms, K <= MLP2_FEW_K,
+ * as loops held in registers; mlp2__gemm takes it when N is a multiple of
+ * MLP2_FEW_K_COLS (blas.c has the measurements).  K >= 1. */
+#define MLP2_FEW_K 20
+#define MLP2_FEW_K_COLS 16
+void mlp2__gemm_few_k(size_t M, size_t N, size_t K, const double *A, size_t lda, const double *B,
+                      size_t ldb, double *C, size_t ldc);
 /* y = alpha A^T x + beta y, A row-major M x N, x length M, y length N. */
 void mlp2__gemv_t(size_t M, size_t N, double alpha, const double *A, size_t lda, const double *x,
                   double beta, double *y);
