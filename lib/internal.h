@@ -218,8 +218,7 @@ static inline uint64_t mlp2__nonfinite_bit(double x)
 /* The library's exp and sigmoid, inline so that every kernel (and the
  * latency path) computes the same bits from the same expressions.  Built
  * without FMA contraction these are the reference bits; a kernel that
- * contracts them (MLP2_FMA in kernels.c) or evaluates the polynomial the
- * other way (mlp2__sigmoid_horner) says so. */
+ * contracts them (MLP2_FMA in kernels.c) says so. */
 static inline uint64_t mlp2__bits_of(double x)
 {
     uint64_t u;
@@ -243,7 +242,14 @@ static inline double mlp2__double_of(uint64_t u)
  * (lib/rows.c).  The 1 is added last, as in Horner's order, which keeps
  * the error at Horner's (a plain Estrin tree, 1 + r rounded first,
  * measured 2.15 ulp from expl and 2 ulp from glibc).  lib/export.c writes
- * these lines out term for term. */
+ * these lines out term for term.
+ * Many sigmoids side by side in vector lanes (the small path's kernels)
+ * used Horner's rule until Dec 1, two operations fewer a lane, which had
+ * measured 4-5% faster per element on the Intel AVX-512 machine.  On the
+ * AMD Zen 3 machine Estrin's shorter chain won there as well (2-3-1 step
+ * 0.84-0.88 of the time, predict 0.82; the dependent chains, not the
+ * operation count, limit how many exps the core keeps in flight), so one
+ * polynomial serves every path. */
 static inline double mlp2__exp_estrin(double r)
 {
     const double r2 = r * r, r4 = r2 * r2;
@@ -260,36 +266,20 @@ static inline double mlp2__exp_estrin(double r)
     return 1.0 + (r + r2 * q);
 }
 
-/* The same polynomial by Horner's rule: 13 multiply-adds in one chain, but
- * two operations fewer than Estrin's, so where many sigmoids run side by
- * side in vector lanes it is the faster one (mlp2__sigmoid_horner). */
-static inline double mlp2__exp_horner(double r)
-{
-    double p = 1.0 / 6227020800.0; /* 1/13! */
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    return p;
-}
-
 /* exp(x), branch-free so that it vectorises: Cody-Waite reduction
- * x = n ln2 + r, |r| <= ln2/2, the polynomial (Estrin's, or Horner's when
- * `horner`: a constant at every call), and a scale by 2^n built in the
- * exponent bits.  Outside [-708, 708] the result saturates: +Inf above 708,
- * 0 below -708 (where the true value is below 3.3e-308), so that sigmoid
+ * x = n ln2 + r, |r| <= ln2/2, the polynomial (mlp2__exp_estrin), and a
+ * scale by 2^n built in the exponent bits.  Outside [-708, 708] the result
+ * saturates: +Inf above 708, 0 below -708 (where the true value is below 3.3e-308), so that sigmoid
  * gives exactly 1 and 0 in its tails and a saturated unit passes back
- * exactly zero gradient. */
-static inline double mlp2__exp_by(double x_in, bool horner)
+ * exactly zero gradient.  Every path uses it: the BLAS path's kernels,
+ * mlp2_predict_portable and the exported code (the same bits, no FMA), the
+ * small path and the latency path (rows.c; both contracted into FMAs),
+ * tanh, softplus and softmax.
+ * Error on [-708, 708], measured on 10^8 points (dense and random sweeps of
+ * [-708, 708], [-1, 1], [-0.35, 0.35] and [-1e-6, 1e-6]): at most 1 ulp
+ * from glibc's exp; at most 0.99 ulp from the true value (expl) as written,
+ * 1.02 ulp contracted into FMAs. */
+static inline double mlp2__exp(double x_in)
 {
     double x = x_in;
     const double shifter = 0x1.8p52; /* adding it rounds to an integer held in the low bits */
@@ -302,39 +292,17 @@ static inline double mlp2__exp_by(double x_in, bool horner)
     const double n = t - shifter;
     double r = x - n * ln2_hi;
     r = r - n * ln2_lo;
-    const double p = horner ? mlp2__exp_horner(r) : mlp2__exp_estrin(r);
+    const double p = mlp2__exp_estrin(r);
     /* 2^n: the low bits of t hold n; shift it into the exponent field */
     const double scale = mlp2__double_of((mlp2__bits_of(t) + 1023u) << 52);
     const double y = p * scale;
     return x_in > 708.0 ? (double)INFINITY : (x_in < -708.0 ? 0.0 : y);
 }
 
-/* The library's exp: Estrin's polynomial.  Every path uses it except the
- * small path's sigmoid kernel (mlp2__sigmoid_horner): the BLAS path's
- * kernels, mlp2_predict_portable and the exported code (the same bits, no
- * FMA), the latency path (rows.c, FMA), tanh, softplus and softmax.
- * Error on [-708, 708], measured on 10^8 points (dense and random sweeps of
- * [-708, 708], [-1, 1], [-0.35, 0.35] and [-1e-6, 1e-6]): at most 1 ulp
- * from glibc's exp; at most 0.99 ulp from the true value (expl) as written,
- * 1.02 ulp contracted into FMAs (Horner's: 1.15 and 0.90). */
-static inline double mlp2__exp(double x)
-{
-    return mlp2__exp_by(x, false);
-}
-
 /* sigmoid(z) = 1 / (1 + exp(-z)), with mlp2__exp */
 static inline double mlp2__sigmoid(double z)
 {
     return 1.0 / (1.0 + mlp2__exp(-z));
-}
-
-/* The same with Horner's polynomial, for the small path's kernel
- * (mlp2__bias_sigmoid_rows, contracted into FMAs), where it measured 4-5%
- * faster per element than Estrin's on long rows; its last bits may differ
- * from mlp2__sigmoid's */
-static inline double mlp2__sigmoid_horner(double z)
-{
-    return 1.0 / (1.0 + mlp2__exp_by(-z, true));
 }
 
 /* true when every x[i] is finite */
