@@ -247,7 +247,7 @@ static inline double mlp2__double_of(uint64_t u)
  * used Horner's rule until Dec 1, two operations fewer a lane, which had
  * measured 4-5% faster per element on the Intel AVX-512 machine.  On the
  * AMD Zen 3 machine Estrin's shorter chain won there as well (2-3-1 step
- * 0.84-0.88 of the time, predict 0.82; the dependent chains, not the
+ * 0.84-0.88 of the time, predict 0.82-0.95; the dependent chains, not the
  * operation count, limit how many exps the core keeps in flight), so one
  * polynomial serves every path. */
 static inline double mlp2__exp_estrin(double r)
@@ -269,8 +269,8 @@ static inline double mlp2__exp_estrin(double r)
 /* exp(x), branch-free so that it vectorises: Cody-Waite reduction
  * x = n ln2 + r, |r| <= ln2/2, the polynomial (mlp2__exp_estrin), and a
  * scale by 2^n built in the exponent bits.  Outside [-708, 708] the result
- * saturates: +Inf above 708, 0 below -708 (where the true value is below 3.3e-308), so that sigmoid
- * gives exactly 1 and 0 in its tails and a saturated unit passes back
+ * saturates: +Inf above 708, 0 below -708 (where the true value is below
+ * 3.3e-308), so that sigmoid gives exactly 1 and 0 in its tails and a saturated unit passes back
  * exactly zero gradient.  Every path uses it: the BLAS path's kernels,
  * mlp2_predict_portable and the exported code (the same bits, no FMA), the
  * small path and the latency path (rows.c; both contracted into FMAs),

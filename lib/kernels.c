@@ -5,11 +5,11 @@
  * with FMA, and the x86-64 baseline) and the best one is picked at load
  * time.  The element-wise results are the same bits in every clone (the
  * same IEEE operations in the same order; no FMA contraction under
- * -std=c11), with these exceptions, where the sigmoid is most of the work
- * and contracting the exp polynomial into fused multiply-adds (MLP2_FMA)
- * halves it: the small-shape path's kernels (mlp2__bias_sigmoid_rows and
- * mlp2__sigmoid_linear1_lanes), the latency path (rows.c) and, for its
- * products, blas.c's mlp2__gemm_few_k.  Their AVX-512 and AVX2 clones give
+ * -std=c11), with these exceptions, contracted into fused multiply-adds
+ * (MLP2_FMA): the small-shape path's kernels (mlp2__bias_sigmoid_rows and
+ * mlp2__sigmoid_linear1_lanes) and the latency path (rows.c), where the
+ * sigmoid is most of the work and FMAs halve its exp polynomial; and
+ * blas.c's mlp2__gemm_few_k, for its products.  Their AVX-512 and AVX2 clones give
  * the same bits as each other; the baseline clone, which has no FMA, may
  * differ from them in the last bit.  Only the order of the loss sum
  * follows the vector width. */
@@ -313,7 +313,7 @@ static inline __attribute__((always_inline)) void tile_transpose(size_t n, size_
  * and its own sums over the tile (2-3-1 at 64 rows: 47% of the step in
  * mlp2__lgemm against 29% in the sigmoid).  Here the rows go through every
  * step at once, MLP2_LANES rows at a time, one row per vector lane:
- *     z1 = b1 + x W1; a1 = sigmoid(z1)            (FMA, as the small path)
+ *     z1 = b1 + x W1; a1 = sigmoid(z1)            (FMA, as mlp2__bias_sigmoid_rows)
  *     r = (b2 + a1 . w2) - y; sse += r^2          A2 - Y, with A2 = A1 W2 + b2
  *     d2 = r / m                                  delta2 = (A2 - Y) / m
  *     gb2 += d2; gw2 += d2 a1                     delta2^T 1, A1^T delta2
