@@ -56,8 +56,12 @@ static void portable_row(const mlp2 *net, const double *restrict x, double *rest
     for (size_t k = 0; k < ni; k++, w += nh)
         for (size_t j = 0; j < nh; j++)
             h[j] = h[j] + x[k] * w[j];
-    /* h = f(h + b1): the library's own kernel for the hidden activation */
-    mlp2__bias_act(net->hidden, 1, nh, h, net->theta + mlp2__off_b1(net));
+    /* h = f(h + b1): the library's own kernel for the hidden activation,
+     * the sigmoid's without FMA (the bits of the exported code) */
+    if (net->hidden == MLP2_HIDDEN_SIGMOID)
+        mlp2__bias_sigmoid_exact(1, nh, h, net->theta + mlp2__off_b1(net));
+    else
+        mlp2__bias_act(net->hidden, 1, nh, h, net->theta + mlp2__off_b1(net));
     w = net->theta + mlp2__off_W2(net);
     for (size_t o = 0; o < no; o++)
         y[o] = 0.0;
@@ -68,6 +72,8 @@ static void portable_row(const mlp2 *net, const double *restrict x, double *rest
     /* y = head(y + b2) */
     if (net->head == MLP2_HEAD_SOFTMAX)
         softmax_row(no, y, b2);
+    else if (net->head == MLP2_HEAD_SIGMOID)
+        mlp2__bias_sigmoid_exact(1, no, y, b2); /* sigmoid(y + b2), without FMA */
     else
         mlp2__head_out(net->head, 1, no, y, b2); /* linear: y + b2; sigmoid: sigmoid(y + b2) */
 }

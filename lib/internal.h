@@ -309,8 +309,11 @@ static inline double mlp2__sigmoid(double z)
 bool mlp2__all_finite(size_t n, const double *x);
 /* max |x[i]|; Inf or NaN when some x[i] is not finite */
 double mlp2__absmax(size_t n, const double *x);
-/* A[i][j] = sigmoid(A[i][j] + b[j]), in place; A is rows x cols */
+/* A[i][j] = sigmoid(A[i][j] + b[j]), in place; A is rows x cols.  Contracted
+ * into FMAs where the clone has them (the last bit may differ from _exact's) */
 void mlp2__bias_sigmoid(size_t rows, size_t cols, double *A, const double *b);
+/* the same without FMA: the reference bits in every clone (mlp2_predict_portable) */
+void mlp2__bias_sigmoid_exact(size_t rows, size_t cols, double *A, const double *b);
 /* A[i][j] += b[j] */
 void mlp2__bias_add(size_t rows, size_t cols, double *A, const double *b);
 /* With a = Z2 + b2 and r = a - Y: D2 = r * inv_m in place over Z2;
