@@ -96,8 +96,9 @@ static inline double residual_stripe(size_t len, double *restrict z, const doubl
 
 /* The BLAS path's A = sigmoid(A + b), contracted into FMAs (MLP2_FMA):
  * the exp polynomial's chain is then half as long, and this kernel is most
- * of the element-wise time of medium shapes (mlp2-ab, one thread, on the
- * AMD Zen 3 machine: 10-32-1 predict 0.89, step 0.93; 64-256-1 0.96). */
+ * of the element-wise time of medium shapes (mlp2-ab, one thread, new /
+ * old time, 10-32-1 at 1024 rows: predict 0.78, step 0.83 on an AMD Zen 4
+ * machine, 0.89 and 0.93 on a Zen 3 one; 64-256-1 0.96-0.98). */
 MLP2_CLONES MLP2_FMA
 void mlp2__bias_sigmoid(size_t rows, size_t cols, double *restrict A, const double *restrict b)
 {
