@@ -605,17 +605,20 @@ MLP2_API const char *mlp2_blas_core(void);
  * NAME_predict (with MLP2_EXPORT_EXP_OWN, in double) gives exactly these bits.
  * For each row x (network units):
  *     h[j] = 0.0;  for k = 0..n_in-1:  h[j] = h[j] + x[k] * W1[k][j]   (no FMA)
- *     h[j] = f(h[j] + b1[j])            the library's own activation kernel, as mlp2_predict's
+ *     h[j] = f(h[j] + b1[j])            the library's own activation: tanh and ReLU by
+ *                                       mlp2_predict's kernels; the sigmoid by the same
+ *                                       expressions without FMA contraction
  *     y[o] = 0.0;  for j = 0..n_hidden-1: y[o] = y[o] + h[j] * W2[j][o] (no FMA)
  *     linear head:  y[o] = y[o] + b2[o]
- *     sigmoid head: y[o] = sigmoid(y[o] + b2[o])    (the library's kernel)
+ *     sigmoid head: y[o] = sigmoid(y[o] + b2[o])    (the library's sigmoid, no FMA)
  *     softmax head: z = y + b2; mx = max z; e[o] = exp(z[o] - mx) (the
  *                   library's exp); s = e[0] + e[1] + ... in index order
  *                   from +0.0; y[o] = e[o] * (1/s)
  * A row's result depends on that row alone, not on m, the other rows, the
  * BLAS library or the number of threads.  mlp2_predict, which goes through
  * BLAS in batches, agrees with it up to rounding only: its last bits depend
- * on the BLAS kernel (its blocking and FMA use) and on the batch a row is in.
+ * on the BLAS kernel (its blocking and FMA use), on the batch a row is in,
+ * and on the CPU (its sigmoid uses FMA where the CPU has it).
  * Slower than mlp2_predict for large shapes (plain loops, no BLAS).
  * Arguments, statuses and thread safety as for mlp2_predict; with ws == NULL
  * a temporary workspace of one row is made and freed inside the call.

@@ -9,7 +9,10 @@
  * (mlp2_predict_portable), and writes it out term for term.  Everything
  * element-wise is the library's own: the exported exp is the algorithm of
  * mlp2__exp (lib/internal.h) and tanh_vec (lib/elementwise.h), and
- * mlp2_predict_portable calls the activation kernels themselves. */
+ * mlp2_predict_portable calls the activation kernels themselves (for the
+ * sigmoid the uncontracted one, mlp2__bias_sigmoid_exact: the others
+ * contract it into FMAs, which generated code compiled elsewhere would not
+ * match). */
 #include "internal.h"
 
 #include <float.h>

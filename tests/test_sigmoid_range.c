@@ -1,7 +1,7 @@
 /* test_sigmoid_range.c - the hidden layer's sigmoid (and so the library's
  * own exp) is accurate over the whole range z in [-745, 710], on the BLAS
- * path, the small-shape path and the one-row latency path, against long
- * double expl.
+ * path, mlp2_predict_portable's uncontracted kernel, the small-shape path
+ * and the one-row latency path, against long double expl.
  *
  * A network with one input, W1 = 1, b1 = offsets, W2 = identity and b2 = 0
  * outputs sigmoid(x + b1_j) in column j exactly: the products with 1 and the
@@ -106,8 +106,15 @@ static mlp2 *selector_net(size_t h, const double *b)
 /* Column j covers [Z_LO + j*span, Z_LO + (j+1)*span) with `rows` points
  * (x_i = i*span/rows plus a fraction, so that the points are not round);
  * the reference uses the z the network really sees, fl(x + b1_j).  Then the
- * special points, through the same shape with b1 = 0 (x = z exactly). */
-static void sweep_net(size_t h, size_t rows, sweep *s)
+ * special points, through the same shape with b1 = 0 (x = z exactly).
+ * portable: through mlp2_predict_portable (the uncontracted kernel) instead
+ * of mlp2_predict. */
+static mlp2_status predict_with(bool portable, const mlp2 *net, size_t m, const double *X, double *Y)
+{
+    return portable ? mlp2_predict_portable(net, NULL, m, X, Y) : mlp2_predict(net, NULL, m, X, Y);
+}
+
+static void sweep_net_by(bool portable, size_t h, size_t rows, sweep *s)
 {
     const double span = (Z_HI - Z_LO) / (double)h;
     double *b = tu_alloc(h);
@@ -118,7 +125,7 @@ static void sweep_net(size_t h, size_t rows, sweep *s)
     tu_rng r = tu_seed(11);
     for (size_t i = 0; i < rows; i++)
         X[i] = ((double)i + tu_uniform(&r, 0.0, 1.0)) * span / (double)rows;
-    assert_int_equal(mlp2_predict(net, NULL, rows, X, Y), MLP2_OK);
+    assert_int_equal(predict_with(portable, net, rows, X, Y), MLP2_OK);
     for (size_t i = 0; i < rows; i++)
         for (size_t j = 0; j < h; j++) {
             const double z = X[i] + b[j];
@@ -132,7 +139,7 @@ static void sweep_net(size_t h, size_t rows, sweep *s)
     net = selector_net(h, b);
     double Ys[N_SPECIAL * 64];
     assert_true(h <= 64);
-    assert_int_equal(mlp2_predict(net, NULL, N_SPECIAL, special_z, Ys), MLP2_OK);
+    assert_int_equal(predict_with(portable, net, N_SPECIAL, special_z, Ys), MLP2_OK);
     for (size_t k = 0; k < N_SPECIAL; k++)
         for (size_t j = 0; j < h; j++)
             check_one(s, special_z[k], Ys[k * h + j]);
@@ -142,8 +149,14 @@ static void sweep_net(size_t h, size_t rows, sweep *s)
     free(b);
 }
 
+static void sweep_net(size_t h, size_t rows, sweep *s)
+{
+    sweep_net_by(false, h, rows, s);
+}
+
 /* 1-64-64: 4160 multiply-adds per row, the BLAS path (A1 = sigmoid(Z1 + b1)
- * in mlp2__bias_sigmoid) */
+ * in mlp2__bias_sigmoid, with fused multiply-adds in the polynomial where
+ * the CPU has them) */
 static void test_blas_path(void **state)
 {
     (void)state;
@@ -157,8 +170,23 @@ static void test_blas_path(void **state)
     assert_true(s.tail > 1000);
 }
 
+/* 1-64-64 through mlp2_predict_portable: the uncontracted kernel
+ * (mlp2__bias_sigmoid_exact), the bits of the exported code */
+static void test_portable(void **state)
+{
+    (void)state;
+    if (!long_double_is_extended())
+        skip();
+    sweep s = {0};
+    sweep_net_by(true, 64, 4096, &s);
+    print_message("portable: %zu points (%zu below -708), worst %.2f ulp at z = %.17g\n", s.checked, s.tail,
+                  s.worst_ulp, s.worst_z);
+    assert_true(s.checked > 64 * 4096 / 2);
+    assert_true(s.tail > 1000);
+}
+
 /* 1-4-4: 20 multiply-adds per row, the small-shape path (its own kernel,
- * with fused multiply-adds in the polynomial where the CPU has them) */
+ * contracted like the BLAS path's) */
 static void test_small_path(void **state)
 {
     (void)state;
@@ -245,6 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_values),
         cmocka_unit_test(test_blas_path),
+        cmocka_unit_test(test_portable),
         cmocka_unit_test(test_small_path),
         cmocka_unit_test(test_rows_path),
     };
