@@ -78,7 +78,7 @@ static void portable_row(const mlp2 *net, const double *restrict x, double *rest
     else if (net->head == MLP2_HEAD_SIGMOID)
         mlp2__bias_sigmoid_exact(1, no, y, b2); /* sigmoid(y + b2), without FMA */
     else
-        mlp2__head_out(net->head, 1, no, y, b2); /* linear: y + b2; sigmoid: sigmoid(y + b2) */
+        mlp2__head_out(net->head, 1, no, y, b2); /* linear: y + b2 */
 }
 
 mlp2_status mlp2_predict_portable(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X,

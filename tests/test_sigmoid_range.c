@@ -114,7 +114,7 @@ static mlp2_status predict_with(bool portable, const mlp2 *net, size_t m, const 
     return portable ? mlp2_predict_portable(net, NULL, m, X, Y) : mlp2_predict(net, NULL, m, X, Y);
 }
 
-static void sweep_net_by(bool portable, size_t h, size_t rows, sweep *s)
+static void sweep_net(bool portable, size_t h, size_t rows, sweep *s)
 {
     const double span = (Z_HI - Z_LO) / (double)h;
     double *b = tu_alloc(h);
@@ -149,11 +149,6 @@ static void sweep_net_by(bool portable, size_t h, size_t rows, sweep *s)
     free(b);
 }
 
-static void sweep_net(size_t h, size_t rows, sweep *s)
-{
-    sweep_net_by(false, h, rows, s);
-}
-
 /* 1-64-64: 4160 multiply-adds per row, the BLAS path (A1 = sigmoid(Z1 + b1)
  * in mlp2__bias_sigmoid, with fused multiply-adds in the polynomial where
  * the CPU has them) */
@@ -163,7 +158,7 @@ static void test_blas_path(void **state)
     if (!long_double_is_extended())
         skip();
     sweep s = {0};
-    sweep_net(64, 4096, &s);
+    sweep_net(false, 64, 4096, &s);
     print_message("BLAS path: %zu points (%zu below -708), worst %.2f ulp at z = %.17g\n", s.checked, s.tail,
                   s.worst_ulp, s.worst_z);
     assert_true(s.checked > 64 * 4096 / 2);
@@ -178,7 +173,7 @@ static void test_portable(void **state)
     if (!long_double_is_extended())
         skip();
     sweep s = {0};
-    sweep_net_by(true, 64, 4096, &s);
+    sweep_net(true, 64, 4096, &s);
     print_message("portable: %zu points (%zu below -708), worst %.2f ulp at z = %.17g\n", s.checked, s.tail,
                   s.worst_ulp, s.worst_z);
     assert_true(s.checked > 64 * 4096 / 2);
@@ -193,7 +188,7 @@ static void test_small_path(void **state)
     if (!long_double_is_extended())
         skip();
     sweep s = {0};
-    sweep_net(4, 65536, &s);
+    sweep_net(false, 4, 65536, &s);
     print_message("small path: %zu points (%zu below -708), worst %.2f ulp at z = %.17g\n", s.checked, s.tail,
                   s.worst_ulp, s.worst_z);
     assert_true(s.checked > 4 * 65536 / 2);
