@@ -141,19 +141,23 @@ static bool seed_one_output(const mlp2 *net)
 }
 
 /* Y == NULL: predict into A2; otherwise the sum of squares, and the
- * gradient when grad != NULL (beta 0 starts it) */
+ * gradient when grad != NULL (beta 0 starts it); check: NaN when a value
+ * of X or Y is not finite (the kernel checks them as it reads them), grad
+ * untouched */
 static double small_seed_chunk(const mlp2 *net, size_t rows, const double *X, const double *Y,
-                               double inv_m, double beta, double *grad, double *A2)
+                               double inv_m, double beta, double *grad, double *A2, bool check)
 {
     const size_t ni = net->n_in, nh = net->n_hidden, np = mlp2__off_b2(net) + 1;
     /* np + 1 <= MLP2_SMALL_WORK + nh + 2 entries: the gradient, then the loss */
     double acc[(2 * MLP2_SMALL_WORK + 2) * MLP2_LANES], sum[2 * MLP2_SMALL_WORK + 2];
     if (Y) /* (predict writes A2 and sums nothing) */
         memset(acc, 0, (np + 1) * MLP2_LANES * sizeof *acc);
-    mlp2__sigmoid_linear1_lanes(rows, ni, nh, X, Y, W1(net), b1(net), W2(net), b2(net)[0], inv_m,
-                                grad != NULL, acc, Y ? NULL : A2);
+    const bool finite = mlp2__sigmoid_linear1_lanes(rows, ni, nh, X, Y, W1(net), b1(net), W2(net),
+                                                    b2(net)[0], inv_m, grad != NULL, acc, Y ? NULL : A2);
     if (!Y)
         return 0.0;
+    if (check && !finite)
+        return (double)NAN;
     if (!grad) {
         mlp2__lanes_sum(1, acc + np * MLP2_LANES, sum);
         return sum[0];
@@ -237,13 +241,15 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
                             bool check)
 {
     if (use_small(net, rows, path)) {
-        /* the kernel runs over the chunk in tiles of its own: the whole
-         * chunk is checked first (two or three values a row for the
-         * small shapes; a chunk larger than L2 is read twice) */
-        if (check && !rows_finite(net, rows, X, Y))
+        /* the lane kernel checks X and Y as it reads them; the tiled
+         * kernels run over the chunk in tiles of their own, so the whole
+         * chunk is checked first (a few values a row for the small shapes;
+         * a chunk larger than L2 is read twice) */
+        const bool lanes = seed_one_output(net);
+        if (check && !lanes && !rows_finite(net, rows, X, Y))
             return (double)NAN;
-        return seed_one_output(net) ? small_seed_chunk(net, rows, X, Y, inv_m, beta, grad, NULL)
-                                    : small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
+        return lanes ? small_seed_chunk(net, rows, X, Y, inv_m, beta, grad, NULL, check)
+                     : small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
     }
     const size_t ni = net->n_in, nh = net->n_hidden, no = net->n_out, B = block_rows(net);
     /* with or without grad, so that the loss is the same bits either way */
@@ -412,7 +418,7 @@ void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const
 {
     if (use_small(net, rows, path)) {
         if (seed_one_output(net))
-            small_seed_chunk(net, rows, X, NULL, 0.0, 0.0, NULL, A2);
+            small_seed_chunk(net, rows, X, NULL, 0.0, 0.0, NULL, A2, false);
         else
             small_chunk(net, ws, rows, X, NULL, 0.0, 0.0, NULL, A2);
         return;

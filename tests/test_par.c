@@ -64,6 +64,8 @@ static void blas_problem(problem *p) { problem_make(p, 64, 40, 3, 2000, 1200, 11
 static void fused_problem(problem *p) { problem_make(p, 20, 30, 1, 4200, 1400, 14); }
 /* small path: chunks of 20000 rows and 16000, several shards each */
 static void small_problem(problem *p) { problem_make(p, 2, 3, 1, 36000, 20000, 12); }
+/* the small path's tiled kernels (two outputs: not the lane kernel) */
+static void small_tiled_problem(problem *p) { problem_make(p, 2, 3, 2, 36000, 20000, 15); }
 
 static void check_loss_grad_predict(problem *p)
 {
@@ -712,14 +714,17 @@ static void test_nonfinite_fused(void **state)
  * NaN or an Inf ends in a refused step anyway), the gradient can: a NaN in
  * the chunk's last row, or in X in its middle, leaves a gradient of the
  * blocks before it, all finite, where computing that block puts NaNs in
- * it.  Without check (the control) the same call must leave a NaN. */
+ * it.  Without check (the control) the same call must leave a NaN.  The
+ * NaN goes to a row's first input and to its last (the lane kernel checks
+ * each input's row of its tile). */
 static void check_block_check(problem *p)
 {
     const size_t np = mlp2_n_params(p->net), rows = p->mb, ni = p->ni, no = p->no;
     double *g = malloc(np * sizeof(double));
     mlp2_workspace *ws;
     assert_int_equal(mlp2_workspace_create(&ws, p->net, rows), MLP2_OK);
-    double *const bad[] = {p->Y + (rows - 1) * no, p->X + (rows / 2 + 1) * ni, p->Y, p->X};
+    double *const bad[] = {p->Y + (rows - 1) * no, p->X + (rows / 2 + 1) * ni, p->Y, p->X,
+                           p->X + (rows / 3) * ni + ni - 1}; /* (a row's last input) */
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         const double keep = *bad[k];
         *bad[k] = (double)NAN;
@@ -759,7 +764,10 @@ static void test_block_check(void **state)
     fused_problem(&p); /* chunks of 1400 rows: blocks of 700 */
     check_block_check(&p);
     problem_free(&p);
-    small_problem(&p); /* the small path: the whole chunk first */
+    small_problem(&p); /* the small path's lane kernel: as it reads X and Y */
+    check_block_check(&p);
+    problem_free(&p);
+    small_tiled_problem(&p); /* its tiled kernels: the whole chunk first */
     check_block_check(&p);
     problem_free(&p);
 }
