@@ -443,8 +443,8 @@ mlp2_status mlp2__sgd_step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const d
 #define MLP2_UPDATE_BOUND 0x1p960
 /* true when m rows of net's shape take the latency path */
 bool mlp2__row_path(const mlp2 *net, size_t m);
-/* A2 = predictions for m rows (b2 included) */
-void mlp2__rows_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2);
+/* A2 = predictions for m rows (b2 included); returns whether all are finite */
+bool mlp2__rows_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, double *A2);
 /* as mlp2__loss_grad (grad may be NULL); the gradient's finiteness comes
  * from a bound computed along the way, with a pass over it only when the
  * bound fails */

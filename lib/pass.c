@@ -451,8 +451,7 @@ bool mlp2__predict_path(const mlp2 *net, mlp2_workspace *ws, size_t m, const dou
 {
     const size_t ni = net->n_in, no = net->n_out, mb = ws->max_batch;
     if (path == MLP2_PATH_ROWS || (path == MLP2_PATH_AUTO && mlp2__row_path(net, m))) {
-        mlp2__rows_predict(net, ws, m, X, A2);
-        return finite_short(m * no, A2);
+        return mlp2__rows_predict(net, ws, m, X, A2);
     }
     if (ws->mt) /* a multi-threaded workspace: shards on its pool (shard.c) */
         return mlp2__sharded_predict(net, ws, m, X, A2, path);
@@ -555,8 +554,8 @@ mlp2_status mlp2_predict(const mlp2 *net, mlp2_workspace *ws, size_t m, const do
     if (one_row(net, ws, m, X, Y)) {
         if (!finite_short(net->n_in, X))
             return MLP2_FAIL(MLP2_ENONFINITE);
-        mlp2__rows_predict(net, ws, 1, X, Y); /* A2 = head(sigmoid(x W1 + b1) W2 + b2) */
-        return finite_short(net->n_out, Y) ? MLP2_OK : MLP2_FAIL(MLP2_ENONFINITE);
+        /* A2 = head(sigmoid(x W1 + b1) W2 + b2), finite */
+        return mlp2__rows_predict(net, ws, 1, X, Y) ? MLP2_OK : MLP2_FAIL(MLP2_ENONFINITE);
     }
     mlp2_status st = Y ? check_batch(net, ws, m, X, NULL) : MLP2_FAIL(MLP2_EINVAL);
     mlp2_workspace *w;
