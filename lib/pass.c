@@ -312,9 +312,12 @@ _Static_assert(MLP2_ROWS_MAX < 2 * MLP2_SHARD_MIN_ROWS, "the rows path's batches
  *              one chunk, and the bound's passes over X, delta1 and delta2
  *              cost less than the three passes over the parameters they
  *              save;
+ *   STEP_LANES the seed's one-output network on the small path, one
+ *              chunk on one thread: the lane kernel's sums go straight
+ *              into the update (lanes_step);
  *   STEP_GRAD  the gradient first (loss_grad, chunked and sharded), then
  *              the update. */
-typedef enum { STEP_ROWS, STEP_BLAS, STEP_GRAD } step_way;
+typedef enum { STEP_ROWS, STEP_BLAS, STEP_LANES, STEP_GRAD } step_way;
 
 /* For the seed's network with one output the gradient comes from the fused
  * tail (two BLAS calls and one pass per block), against blas_step's seven
@@ -338,6 +341,8 @@ static step_way way_of_step(const mlp2 *net, const mlp2_workspace *ws, size_t m,
         m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params && !sharded(net, ws, m) &&
         (!seed_one_output(net) || net->n_params > 2 * m * net->n_hidden + FUSED_STEP_CALLS))
         return STEP_BLAS;
+    if (m <= ws->max_batch && use_small(net, m, path) && seed_one_output(net) && !sharded(net, ws, m))
+        return STEP_LANES;
     return STEP_GRAD;
 }
 
@@ -354,14 +359,17 @@ static step_way way_of_step(const mlp2 *net, const mlp2_workspace *ws, size_t m,
  * is refused before the model is touched; only the workspace's own
  * gradient is written first, which no caller sees.  Only with a workspace
  * of the caller's (a temporary one could fail to be made, and
- * MLP2_ENOMEM would come before MLP2_ENONFINITE), on the path that computes
+ * MLP2_ENOMEM would come before MLP2_ENONFINITE), on the paths that compute
  * the gradient first (the rows path and blas_step have their own
  * order), and for the linear head: the classification heads' target
  * check, which runs first, would meet the non-finite targets and answer
  * MLP2_EINVAL where the up-front check answers MLP2_ENONFINITE. */
 static bool step_checks_in_pass(const mlp2 *net, const mlp2_workspace *ws, size_t m)
 {
-    return ws && net->head == MLP2_HEAD_LINEAR && way_of_step(net, ws, m, MLP2_PATH_AUTO) == STEP_GRAD;
+    if (!ws || net->head != MLP2_HEAD_LINEAR)
+        return false;
+    const step_way way = way_of_step(net, ws, m, MLP2_PATH_AUTO);
+    return way == STEP_GRAD || way == STEP_LANES;
 }
 
 /* check_grad false: the caller checks the gradient itself (mlp2_sgd_step's
@@ -652,6 +660,36 @@ static mlp2_status blas_step(mlp2 *net, mlp2_workspace *ws, size_t m, const doub
     return MLP2_OK;
 }
 
+/* One step of STEP_LANES: loss_grad's one chunk on the small path
+ * (small_seed_chunk) and mlp2__sgd_step_ws's check and update on one
+ * thread, the same operations in the same order (the same bits), with the
+ * lanes' sums going straight into the update instead of through the
+ * workspace's gradient and five calls (at 64 rows of 2-3-1 the calls
+ * around the lane kernel were about 7% of the step).  check: X and Y have
+ * not been checked (the kernel checks them as it reads them; a non-finite
+ * value would reach the loss or the update's check anyway, since x enters
+ * gW1 and y the residual, but the data check answers first, as on the
+ * other paths).  Returns MLP2_OK or MLP2_ENONFINITE (the model unchanged). */
+static mlp2_status lanes_step(mlp2 *net, size_t m, const double *X, const double *Y, double lr, bool check,
+                              double *L)
+{
+    const size_t np = net->n_params;
+    double g[2 * MLP2_SMALL_WORK + 1]; /* n_params = (n_in + 1) n_hidden + n_hidden + 1 */
+    const double inv_m = 1.0 / (double)m;
+    /* the gradient into g; NaN: a value of X or Y is not finite */
+    const double sse = small_seed_chunk(net, m, X, Y, inv_m, 0.0, g, NULL, check);
+    /* linear: L = 1/(2m) ||A2 - Y||^2 */
+    *L = mlp2__loss_scale(net->head) * inv_m * sse;
+    if (!isfinite(*L))
+        return MLP2_FAIL(MLP2_ENONFINITE);
+    /* theta - lr g finite implies g finite (theta, lr finite): one check */
+    if (!mlp2__step_finite(np, net->theta, lr, g))
+        return MLP2_FAIL(MLP2_ENONFINITE);
+    /* theta -= lr * g */
+    mlp2__sgd_update(np, net->theta, lr, g);
+    return MLP2_OK;
+}
+
 /* check_inputs: X and Y have not been checked; the gradient's pass checks
  * them (mlp2_sgd_step, step_checks_in_pass) */
 static mlp2_status step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const double *X, const double *Y,
@@ -664,6 +702,8 @@ static mlp2_status step_path(mlp2 *net, mlp2_workspace *ws, size_t m, const doub
         st = mlp2__rows_sgd_step(net, ws, m, X, Y, lr, &L);
     } else if (way == STEP_BLAS) {
         st = blas_step(net, ws, m, X, Y, lr, &L);
+    } else if (way == STEP_LANES) {
+        st = lanes_step(net, m, X, Y, lr, check_inputs, &L);
     } else {
         /* theta - lr grad finite implies grad finite (theta, lr finite): one check */
         st = loss_grad(net, ws, m, X, Y, &L, ws->grad, path, false, check_inputs);
