@@ -352,7 +352,8 @@ double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *Z2, const do
  * order (W1, b1, W2, b2) and then the sum of squares.  grad false: the sum
  * of squares alone (the same bits).  A2 != NULL: predict into A2 (rows x
  * 1) instead, the same outputs the loss is made from; Y and acc unused.
- * Returns whether every value of X and Y it read was finite. */
+ * Returns whether every value of X and Y was finite (predict: true,
+ * unchecked). */
 #define MLP2_LANES 8
 bool mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double *X, const double *Y,
                                  const double *W1, const double *b1, const double *w2, double b2,
@@ -459,9 +460,10 @@ mlp2_status mlp2__rows_sgd_step(mlp2 *net, mlp2_workspace *ws, size_t m, const d
  * sum (A2 - Y)^2 and, when grad != NULL, sets grad = beta grad + the chunk's
  * gradient with delta2 = (A2 - Y) inv_m.  The building block of both the
  * chunk loop below and the shards of shard.c.  check: each block of rows
- * (the whole chunk on the small path) is checked for non-finite X and Y
- * just before it is computed; one makes the result NaN, and grad then
- * holds no meaningful values. */
+ * is checked for non-finite X and Y just before it is computed (on the
+ * small path: the whole chunk first for the tiled kernels, each tile as
+ * the lane kernel reads it, into its own scratch, grad untouched); one
+ * makes the result NaN, and grad then holds no meaningful values. */
 double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X,
                             const double *Y, double inv_m, double beta, double *grad, mlp2_path path,
                             bool check);

@@ -324,8 +324,8 @@ static inline __attribute__((always_inline)) void tile_transpose(size_t n, size_
  * rows (whole groups of MLP2_LANES), its accumulators in lanes:
  *     gw2 += d2 a1;  d1 = (d2 w2) .* a1 .* (1 - a1);  gb1 += d1;  gW1 += x^T d1
  * Unit by unit, its ni + 2 accumulators stay in registers across the
- * tile's groups (group by group, every unit's went through memory at
- * each group); each lane still sums its rows in the same order, so the
+ * tile's groups for the constant ni <= 4 of the kernel's switch (group by
+ * group, every unit's went through memory at each group); each lane still sums its rows in the same order, so the
  * bits are the same.  Measured (mlp2-ab, 2-3-1 step, one thread, the
  * library before against this one, Dec 1 on the AMD Zen 4 machine): 0.90
  * and 0.91 of the time at 64 rows, 0.86 and 0.87 at 1024. */
@@ -455,7 +455,7 @@ bool mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
             for (size_t j = 0; j < cols; j++)
                 a[h * ld + j] = mlp2__sigmoid(a[h * ld + j]);
         /* delta2 of the tile's rows, written over yt once read */
-        double *restrict dt = yt;
+        double *const dt = yt;
         for (size_t g = 0; g < cols; g += L) {
             const size_t v = n - g < L ? n - g : L; /* rows in this group */
 #pragma omp simd

@@ -140,6 +140,15 @@ static bool seed_one_output(const mlp2 *net)
     return net->n_out == 1 && net->hidden == MLP2_HIDDEN_SIGMOID && net->head == MLP2_HEAD_LINEAR;
 }
 
+/* The lane kernel's scratch (its accumulators, small_seed_chunk's and
+ * lanes_step's arrays) holds a network of at most MLP2_SMALL_WORK
+ * multiply-adds a row: a larger one forced onto the small path
+ * (MLP2_PATH_SMALL) takes the tiled kernels. */
+static bool lane_kernel(const mlp2 *net)
+{
+    return seed_one_output(net) && net->n_hidden * (net->n_in + 1) <= MLP2_SMALL_WORK;
+}
+
 /* Y == NULL: predict into A2; otherwise the sum of squares, and the
  * gradient when grad != NULL (beta 0 starts it); check: NaN when a value
  * of X or Y is not finite (the kernel checks them as it reads them), grad
@@ -245,7 +254,7 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
          * kernels run over the chunk in tiles of their own, so the whole
          * chunk is checked first (a few values a row for the small shapes;
          * a chunk larger than L2 is read twice) */
-        const bool lanes = seed_one_output(net);
+        const bool lanes = lane_kernel(net);
         if (check && !lanes && !rows_finite(net, rows, X, Y))
             return (double)NAN;
         return lanes ? small_seed_chunk(net, rows, X, Y, inv_m, beta, grad, NULL, check)
@@ -305,7 +314,7 @@ static bool sharded(const mlp2 *net, const mlp2_workspace *ws, size_t m)
  * assertion) or blas_step (way_of_step): its threads are loss_grad's. */
 _Static_assert(MLP2_ROWS_MAX < 2 * MLP2_SHARD_MIN_ROWS, "the rows path's batches are never sharded");
 
-/* The three ways of a step (step_path below), chosen in one place so that
+/* The four ways of a step (step_path below), chosen in one place so that
  * mlp2_sgd_step's choice of where to check the data follows the same rule:
  *   STEP_ROWS  the latency path, row by row (rows.c);
  *   STEP_BLAS  the update applied in the backward products (blas_step):
@@ -341,7 +350,7 @@ static step_way way_of_step(const mlp2 *net, const mlp2_workspace *ws, size_t m,
         m * (net->n_in + net->n_hidden + net->n_out) <= 3 * net->n_params && !sharded(net, ws, m) &&
         (!seed_one_output(net) || net->n_params > 2 * m * net->n_hidden + FUSED_STEP_CALLS))
         return STEP_BLAS;
-    if (m <= ws->max_batch && use_small(net, m, path) && seed_one_output(net) && !sharded(net, ws, m))
+    if (m <= ws->max_batch && use_small(net, m, path) && lane_kernel(net) && !sharded(net, ws, m))
         return STEP_LANES;
     return STEP_GRAD;
 }
@@ -425,7 +434,7 @@ void mlp2__chunk_predict(const mlp2 *net, mlp2_workspace *ws, size_t rows, const
                          mlp2_path path)
 {
     if (use_small(net, rows, path)) {
-        if (seed_one_output(net))
+        if (lane_kernel(net))
             small_seed_chunk(net, rows, X, NULL, 0.0, 0.0, NULL, A2, false);
         else
             small_chunk(net, ws, rows, X, NULL, 0.0, 0.0, NULL, A2);

@@ -304,11 +304,11 @@ ROW_INLINE void row_update(dims d, const double *restrict x, const double *restr
 /* The bodies take their one-row scratch (a1, d1: n_hidden; d2: n_out) from
  * the workspace, or from the stack for tiny layers (kept in registers). */
 /* predict_rows returns whether every output is finite, checked as each row
- * is made: at one row the check takes the outputs from the registers they
- * were computed in (checked by the caller afterwards, the load of the
- * first output waited for its store: mlp2-ab, 2-3-1 predict at one row,
- * 0.95 of the time in both load orders; fann_peer's loop, where calls
- * overlap, the same 20 ns) */
+ * is made.  With the linear head the check takes the outputs from the
+ * registers they were computed in; before, the caller checked them after
+ * the call, and its load of the first output waited for the store
+ * (mlp2-ab, 2-3-1 predict at one row: 0.95 of the time in both load
+ * orders; in fann_peer's loop, where calls overlap, the same 20 ns). */
 ROW_INLINE bool predict_rows(dims d, double *restrict a1, size_t m, const double *X, double *A2)
 {
     uint64_t bad = 0;

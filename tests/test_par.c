@@ -720,7 +720,7 @@ static void test_nonfinite_fused(void **state)
 static void check_block_check(problem *p)
 {
     const size_t np = mlp2_n_params(p->net), rows = p->mb, ni = p->ni, no = p->no;
-    double *g = malloc(np * sizeof(double));
+    double *g = malloc(np * sizeof(double)), *before = malloc(np * sizeof(double));
     mlp2_workspace *ws;
     assert_int_equal(mlp2_workspace_create(&ws, p->net, rows), MLP2_OK);
     double *const bad[] = {p->Y + (rows - 1) * no, p->X + (rows / 2 + 1) * ni, p->Y, p->X,
@@ -741,17 +741,26 @@ static void check_block_check(problem *p)
         }
         /* and mlp2_sgd_step on this workspace passes check to it
          * (step_checks_in_pass): its gradient, in the workspace, keeps no
-         * NaN (finite before: a step on the good rows) */
+         * NaN (finite before: 42, then a step on the good rows where the
+         * step goes through the workspace's gradient; the small path's
+         * fused step, lanes_step, keeps its gradient on the stack), and
+         * the refused step leaves the parameters as they were */
+        for (size_t i = 0; i < np; i++)
+            ws->grad[i] = 42.0;
         *bad[k] = keep;
         assert_int_equal(mlp2_sgd_step(p->net, ws, rows, p->X, p->Y, 1e-3, NULL), MLP2_OK);
+        assert_int_equal(mlp2_get_params(p->net, before), MLP2_OK);
         *bad[k] = (double)NAN;
         assert_int_equal(mlp2_sgd_step(p->net, ws, rows, p->X, p->Y, 1e-3, NULL), MLP2_ENONFINITE);
         for (size_t i = 0; i < np; i++)
             assert_true(isfinite(ws->grad[i]));
+        assert_int_equal(mlp2_get_params(p->net, g), MLP2_OK);
+        assert_memory_equal(before, g, np * sizeof(double));
         *bad[k] = keep;
     }
     mlp2_workspace_free(ws);
     free(g);
+    free(before);
 }
 
 static void test_block_check(void **state)
