@@ -271,8 +271,8 @@ static inline double mlp2__exp_estrin(double r)
  * scale by 2^n built in the exponent bits.  Outside [-708, 708] the result
  * saturates: +Inf above 708, 0 below -708 (where the true value is below
  * 3.3e-308), so that sigmoid gives exactly 1 and 0 in its tails and a
- * saturated unit passes back exactly zero gradient.  Every path uses it: mlp2_predict_portable and the
- * exported code (the reference bits, no FMA); the sigmoid kernels of the
+ * saturated unit passes back exactly zero gradient.  Every path uses it:
+ * mlp2_predict_portable and the exported code (the reference bits, no FMA); the sigmoid kernels of the
  * BLAS path, the small path and the latency path (rows.c), all contracted
  * into FMAs where the CPU has them; tanh, softplus and softmax (no FMA).
  * Error on [-708, 708], measured on 10^8 points (dense and random sweeps of

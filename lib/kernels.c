@@ -325,8 +325,8 @@ static inline __attribute__((always_inline)) void tile_transpose(size_t n, size_
  *     gw2 += d2 a1;  d1 = (d2 w2) .* a1 .* (1 - a1);  gb1 += d1;  gW1 += x^T d1
  * Unit by unit, its ni + 2 accumulators stay in registers across the
  * tile's groups for the constant ni <= 4 of the kernel's switch (group by
- * group, every unit's went through memory at each group); each lane still sums its rows in the same order, so the
- * bits are the same.  Measured (mlp2-ab, 2-3-1 step, one thread, the
+ * group, every unit's went through memory at each group); each lane still
+ * sums its rows in the same order, so the bits are the same.  Measured (mlp2-ab, 2-3-1 step, one thread, the
  * library before against this one, Dec 1 on the AMD Zen 4 machine): 0.90
  * and 0.91 of the time at 64 rows, 0.86 and 0.87 at 1024. */
 static inline __attribute__((always_inline)) void
@@ -405,15 +405,7 @@ bool mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
     double *restrict xt = buf, *restrict a = xt + ni * ld, *restrict yt = a + nh * ld;
     double *restrict gW1 = acc, *restrict gb1 = gW1 + ni * nh * L, *restrict gw2 = gb1 + nh * L;
     double *restrict gb2 = gw2 + nh * L, *restrict sse = gb2 + L;
-    /* gb2 and sse in registers across the tiles (through acc, each
-     * group's add waited for the group before's store: the group loop's
-     * hottest instructions in a profile; the time the same within noise) */
-    double gb2_l[L], sse_l[L];
     uint64_t bad = 0; /* X's and Y's nonfinite bits, or-ed */
-    if (!A2) {
-        memcpy(gb2_l, gb2, sizeof gb2_l);
-        memcpy(sse_l, sse, sizeof sse_l);
-    }
     for (size_t t0 = 0; t0 < rows; t0 += T) {
         /* the tile's n rows in cols = whole groups of L columns */
         const size_t n = rows - t0 < T ? rows - t0 : T, cols = (n + L - 1) / L * L;
@@ -473,13 +465,13 @@ bool mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
 #pragma omp simd
             for (size_t u = 0; u < L; u++) {
                 const double r = u < v ? d2[u] - yt[g + u] : 0.0; /* A2 - Y; lanes past the rows: 0 */
-                sse_l[u] += r * r;
+                sse[u] += r * r;
                 dt[g + u] = r * inv_m; /* delta2 = (A2 - Y) / m */
             }
             if (grad)
 #pragma omp simd
                 for (size_t u = 0; u < L; u++)
-                    gb2_l[u] += dt[g + u]; /* gb2 += delta2 */
+                    gb2[u] += dt[g + u]; /* gb2 += delta2 */
         }
         if (A2 || !grad)
             continue;
@@ -494,10 +486,6 @@ bool mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
             default: lanes_backward(cols, ni, nh, h, xt, ld, a, dt, w2, gW1, gb1, gw2); break;
             }
         }
-    }
-    if (!A2) {
-        memcpy(gb2, gb2_l, sizeof gb2_l);
-        memcpy(sse, sse_l, sizeof sse_l);
     }
     return (bad >> 63) == 0;
 }
