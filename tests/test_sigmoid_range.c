@@ -14,8 +14,9 @@
  * z < -708 the README documents exactly 0 (the true value is below
  * 3.31e-308), so there an absolute error up to 3.31e-308 is allowed.
  *
- * Catches: an exp clamp moved inside the range (708 -> 70 made
- * sigmoid(-100) 4e-31 instead of 3.7e-44), a wrong polynomial coefficient,
+ * Catches: exp's saturation moved inside the range (708 -> 70 makes
+ * sigmoid(-100) 0 instead of 3.7e-44; as the clamp it was until Dec 1,
+ * 4e-31), a wrong polynomial coefficient,
  * a wrong reduction constant, a wrong exponent shift. */
 #include <float.h>
 #include <stdbool.h>
@@ -75,7 +76,7 @@ static void check_one(sweep *s, double z, double got)
     }
 }
 
-/* Points that matter: the clamps at +-708 and a few ulps around them, exp's
+/* Points that matter: the saturation at +-708 and a few ulps around it, exp's
  * overflow and underflow edges, where sigmoid reaches 1 in double, zero. */
 static const double special_z[] = {
     -745.0, -745.1332191019411, -744.44007192138122, -709.78271289338397, -709.0, -708.39641853226408,
@@ -232,7 +233,7 @@ static void test_rows_path(void **state)
     mlp2_free(net);
 }
 
-/* Values that a wrong clamp or a wrong tail would miss, checked one by one
+/* Values that a wrong saturation or a wrong tail would miss, checked one by one
  * with a single-row predict (rows = 1 takes the small path for 1-1-1). */
 static void test_known_values(void **state)
 {
