@@ -293,6 +293,51 @@ static void test_nonfinite_gradient(void **state)
             }
 }
 
+/* A loss that overflows: targets of 1e200 make (A2 - Y)^2 = 1e400.  Every
+ * way of a step (the rows path, blas_step, the lane kernel's fused step,
+ * the gradient first) refuses it before the update, with the model and the
+ * caller's loss unchanged, and so does the public call; mlp2_loss_grad
+ * reports it too.  The wide shape at 100 rows on the BLAS path is
+ * blas_step's (pass.c, way_of_step), whose loss check no other test
+ * reaches. */
+static void check_overflowing_loss(const shape_t *sh, size_t m, uint64_t seed)
+{
+    for (size_t p = 0; p < sizeof all_paths / sizeof all_paths[0]; p++) {
+        setup_t u = make(sh, m, m, seed);
+        if (!path_ok(u.net, all_paths[p])) {
+            unmake(&u);
+            continue;
+        }
+        for (size_t i = 0; i < m * sh->no; i++)
+            u.Y[i] = i % 2 ? 1e200 : -1e200;
+        double L = -7.0, *g = tu_alloc(u.np), *now = tu_alloc(u.np);
+        assert_int_equal(mlp2__sgd_step_path(u.net, u.ws, m, u.X, u.Y, 1e-3, &L, all_paths[p]),
+                         MLP2_ENONFINITE);
+        assert_true(L == -7.0);
+        assert_int_equal(mlp2_sgd_step(u.net, u.ws, m, u.X, u.Y, 1e-3, &L), MLP2_ENONFINITE);
+        assert_true(L == -7.0);
+        mlp2_get_params(u.net, now);
+        assert_memory_equal(now, u.theta, u.np * sizeof(double));
+        assert_int_equal(mlp2__loss_grad_path(u.net, u.ws, m, u.X, u.Y, &L, g, all_paths[p]),
+                         MLP2_ENONFINITE);
+        assert_true(isinf(L));
+        free(g);
+        free(now);
+        unmake(&u);
+    }
+}
+
+static void test_overflowing_loss(void **state)
+{
+    (void)state;
+    static const size_t ms[] = {1, 4, 64};
+    for (size_t s = 0; s < N_SHAPES; s++)
+        for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++)
+            check_overflowing_loss(&shapes[s], ms[k], 950 + s);
+    static const shape_t wide = {64, 100, 3};
+    check_overflowing_loss(&wide, 100, 78);
+}
+
 /* A step whose bound fails (lr G above 2^960) but whose update is finite
  * takes the careful path and still succeeds, with the BLAS path's result. */
 static void test_careful_fallback(void **state)
@@ -521,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_training_agrees),
         cmocka_unit_test(test_overflowing_step_changes_nothing),
         cmocka_unit_test(test_nonfinite_gradient),
+        cmocka_unit_test(test_overflowing_loss),
         cmocka_unit_test(test_careful_fallback),
         cmocka_unit_test(test_optim_overflow_changes_nothing),
         cmocka_unit_test(test_short_row_nonfinite),
