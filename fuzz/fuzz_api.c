@@ -183,7 +183,9 @@ static double plain_cross_entropy(const run *u)
  * on the rounding of output k of row i before the head, summed to first
  * order through the network (A1 = f(X W1 + b1): |a| <= 1 for sigmoid and
  * tanh, |a| <= |z| for ReLU, f' <= 1; n + 2 roundings for a sum of n
- * products; 16 ulps for f itself).  predict and loss_grad sum in different
+ * products; 16 ulps for f itself; each rounding also up to DBL_TRUE_MIN
+ * absolute, for results below the normal range, where eps times the
+ * magnitude says nothing).  predict and loss_grad sum in different
  * orders (BLAS, the fused tail, the lanes, the rows path), so where the
  * outputs cancel (weights of 1e306 and -1e306 on two equal units) they may
  * differ by far more than 1e-9 of the loss and both be right to rounding.
@@ -209,9 +211,9 @@ static double rounding_slack(const run *u, const double *theta)
             double zabs = fabs(b1[j]);
             for (size_t l = 0; l < u->ni; l++)
                 zabs += mul0(fabs(x[l]), fabs(W1[l * u->nh + j]));
-            const double zerr = (double)(u->ni + 2) * eps * zabs;
+            const double zerr = (double)(u->ni + 2) * (eps * zabs + DBL_TRUE_MIN);
             amax[j] = hid == MLP2_HIDDEN_RELU ? zabs : 1.0;
-            aerr[j] = zerr + 16.0 * eps * amax[j];
+            aerr[j] = zerr + 16.0 * (eps * amax[j] + DBL_TRUE_MIN);
         }
         for (size_t k = 0; k < u->no; k++) {
             double oabs = fabs(b2[k]), oerr = 0.0;
@@ -219,12 +221,13 @@ static double rounding_slack(const run *u, const double *theta)
                 oabs += mul0(fabs(W2[j * u->no + k]), amax[j]);
                 oerr += mul0(fabs(W2[j * u->no + k]), aerr[j]);
             }
-            const double e = oerr + (double)(u->nh + 2) * eps * oabs;
+            const double e = oerr + (double)(u->nh + 2) * (eps * oabs + DBL_TRUE_MIN);
             const size_t ik = i * u->no + k;
             slack += mul0(fabs(u->Yp[ik] - u->Y[ik]) + 1.0 + e, e);
         }
     }
-    return 2.0 * slack / (double)u->m; /* a factor of two to spare */
+    /* 2: the two computations may each be e off, in opposite directions */
+    return 2.0 * slack / (double)u->m;
 }
 
 /* The parameters are as they were before the last call. */

@@ -295,11 +295,12 @@ static void test_nonfinite_gradient(void **state)
 
 /* A loss that overflows: targets of 1e200 make (A2 - Y)^2 = 1e400.  Every
  * way of a step (the rows path, blas_step, the lane kernel's fused step,
- * the gradient first) refuses it before the update, with the model and the
- * caller's loss unchanged, and so does the public call; mlp2_loss_grad
- * reports it too.  The wide shape at 100 rows on the BLAS path is
- * blas_step's (pass.c, way_of_step), whose loss check no other test
- * reaches. */
+ * the gradient first) refuses it before the update, with the model
+ * unchanged, and so does the public call; mlp2_loss_grad reports it too
+ * (the loss output is then unspecified: not checked).  The wide shape at
+ * 100 rows takes blas_step through the automatic choice, so the public
+ * mlp2_sgd_step reaches its loss check (pass.c, way_of_step), which no
+ * other test did. */
 static void check_overflowing_loss(const shape_t *sh, size_t m, uint64_t seed)
 {
     for (size_t p = 0; p < sizeof all_paths / sizeof all_paths[0]; p++) {
@@ -310,17 +311,15 @@ static void check_overflowing_loss(const shape_t *sh, size_t m, uint64_t seed)
         }
         for (size_t i = 0; i < m * sh->no; i++)
             u.Y[i] = i % 2 ? 1e200 : -1e200;
-        double L = -7.0, *g = tu_alloc(u.np), *now = tu_alloc(u.np);
+        double L, *g = tu_alloc(u.np), *now = tu_alloc(u.np);
         assert_int_equal(mlp2__sgd_step_path(u.net, u.ws, m, u.X, u.Y, 1e-3, &L, all_paths[p]),
                          MLP2_ENONFINITE);
-        assert_true(L == -7.0);
         assert_int_equal(mlp2_sgd_step(u.net, u.ws, m, u.X, u.Y, 1e-3, &L), MLP2_ENONFINITE);
-        assert_true(L == -7.0);
         mlp2_get_params(u.net, now);
         assert_memory_equal(now, u.theta, u.np * sizeof(double));
         assert_int_equal(mlp2__loss_grad_path(u.net, u.ws, m, u.X, u.Y, &L, g, all_paths[p]),
                          MLP2_ENONFINITE);
-        assert_true(isinf(L));
+        assert_int_equal(mlp2_loss_grad(u.net, u.ws, m, u.X, u.Y, &L, g), MLP2_ENONFINITE);
         free(g);
         free(now);
         unmake(&u);
