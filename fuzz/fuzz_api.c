@@ -113,14 +113,16 @@ static bool valid_optim(const mlp2_optim_config *c)
 
 static ca_state ca;
 
+#define MAX_HIDDEN 8 /* hidden units of a decoded network, at most */
+
 typedef struct run {
     mlp2 *net;
     mlp2_workspace *ws;
     size_t ni, nh, no, np, m;
     double *X, *Y, *Yp, *grad, *before, *after;
     bool finite_data;
+    mlp2_hidden hidden;
     mlp2_head head;
-    uint8_t kind; /* the input's last byte: hidden kind % 3, head kind / 3 % 3 */
     bool valid_targets; /* finite_data, and Y valid for the head */
 } run;
 
@@ -203,8 +205,7 @@ static double rounding_slack(const run *u, const double *theta)
 {
     const double eps = DBL_EPSILON;
     const double *W1 = theta, *b1 = W1 + u->ni * u->nh, *W2 = b1 + u->nh, *b2 = W2 + u->nh * u->no;
-    const mlp2_hidden hid = (mlp2_hidden)(u->kind % 3);
-    double amax[8], aerr[8], slack = 0.0;
+    double amax[MAX_HIDDEN], aerr[MAX_HIDDEN], slack = 0.0;
     for (size_t i = 0; i < u->m; i++) {
         const double *x = u->X + i * u->ni;
         for (size_t j = 0; j < u->nh; j++) {
@@ -212,7 +213,7 @@ static double rounding_slack(const run *u, const double *theta)
             for (size_t l = 0; l < u->ni; l++)
                 zabs += mul0(fabs(x[l]), fabs(W1[l * u->nh + j]));
             const double zerr = (double)(u->ni + 2) * (eps * zabs + DBL_TRUE_MIN);
-            amax[j] = hid == MLP2_HIDDEN_RELU ? zabs : 1.0;
+            amax[j] = u->hidden == MLP2_HIDDEN_RELU ? zabs : 1.0;
             aerr[j] = zerr + 16.0 * (eps * amax[j] + DBL_TRUE_MIN);
         }
         for (size_t k = 0; k < u->no; k++) {
@@ -294,14 +295,14 @@ static void one_input(reader *r, uint8_t kind)
 {
     run u = {0};
     u.ni = 1 + u8(r) % 6;
-    u.nh = 1 + u8(r) % 8;
+    u.nh = 1 + u8(r) % MAX_HIDDEN;
     u.no = 1 + u8(r) % 4;
     u.m = 1 + u8(r) % 12;
     const size_t max_batch = u8(r) % 14; /* 0: ws == NULL */
     const uint64_t seed = u64(r);
     mlp2_spec spec = {u.ni, u.nh, u.no, (mlp2_hidden)(kind % 3), (mlp2_head)(kind / 3 % 3)};
+    u.hidden = spec.hidden;
     u.head = spec.head;
-    u.kind = kind;
     if (spec.head == MLP2_HEAD_SOFTMAX && u.no == 1) {
         mlp2 *sentinel = (mlp2 *)(void *)&ca;
         u.net = sentinel;

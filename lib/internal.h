@@ -278,9 +278,9 @@ static inline double mlp2__exp_estrin(double r)
  * latency, for the same bits (mlp2-ab, both load orders: 2-3-1 predict at
  * one row 0.96-0.99 of the time, 10-32-1 step at 1024 rows about 0.97).
  * Every path uses it: mlp2_predict_portable and the exported code (the
- * reference bits, no FMA); the sigmoid kernels of the
- * BLAS path, the small path and the latency path (rows.c), all contracted
- * into FMAs where the CPU has them; tanh, softplus and softmax (no FMA).
+ * reference bits, no FMA); the sigmoid kernels of the BLAS path, the small
+ * path and the latency path (rows.c), all contracted into FMAs where the
+ * CPU has them; tanh, softplus and softmax (no FMA).
  * Error on [-708, 708], measured on 10^8 points (dense and random sweeps of
  * [-708, 708], [-1, 1], [-0.35, 0.35] and [-1e-6, 1e-6]): at most 1 ulp
  * from glibc's exp; at most 0.99 ulp from the true value (expl) as written,

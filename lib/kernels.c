@@ -326,9 +326,10 @@ static inline __attribute__((always_inline)) void tile_transpose(size_t n, size_
  * Unit by unit, its ni + 2 accumulators stay in registers across the
  * tile's groups for the constant ni <= 4 of the kernel's switch (group by
  * group, every unit's went through memory at each group); each lane still
- * sums its rows in the same order, so the bits are the same.  Measured (mlp2-ab, 2-3-1 step, one thread, the
- * library before against this one, Dec 1 on the AMD Zen 4 machine): 0.90
- * and 0.91 of the time at 64 rows, 0.86 and 0.87 at 1024. */
+ * sums its rows in the same order, so the bits are the same.  Measured
+ * (mlp2-ab, 2-3-1 step, one thread, the library before against this one,
+ * Dec 1 on the AMD Zen 4 machine): 0.90 and 0.91 of the time at 64 rows,
+ * 0.86 and 0.87 at 1024. */
 static inline __attribute__((always_inline)) void
 lanes_backward(size_t cols, size_t ni, size_t nh, size_t h, const double *restrict xt, size_t ld,
                const double *restrict a, const double *restrict dt, const double *restrict w2,

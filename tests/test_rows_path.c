@@ -214,10 +214,22 @@ static bool path_ok(const mlp2 *net, mlp2_path p)
     return p != MLP2_PATH_SMALL || mlp2__small_path(net, MLP2_SMALL_MIN_ROWS);
 }
 
-/* Targets 1e5 away from the outputs make |grad b2| about 1e5 (the loss,
- * about 5e9, stays finite); lr = 1e308 then makes lr*grad overflow. */
-static void overflowing_step(const shape_t *sh, size_t m, uint64_t seed)
+/* Two ways a step must be refused, on every path and through the public
+ * call, with the model left as it was:
+ *   UPDATE_OVERFLOWS  targets 1e5 away from the outputs make |grad b2|
+ *                     about 1e5 (the loss, about 5e9, stays finite); lr =
+ *                     1e308 then makes lr*grad overflow.  The loss output
+ *                     is untouched.
+ *   LOSS_OVERFLOWS    targets of +-1e200 make (A2 - Y)^2 = 1e400: every way
+ *                     of a step (the rows path, blas_step, the lane
+ *                     kernel's fused step, the gradient first) refuses it
+ *                     before the update, and mlp2_loss_grad reports it too
+ *                     (the loss output is then unspecified: not checked). */
+typedef enum { UPDATE_OVERFLOWS, LOSS_OVERFLOWS } refusal;
+
+static void refused_step(const shape_t *sh, size_t m, uint64_t seed, refusal why)
 {
+    const double lr = why == UPDATE_OVERFLOWS ? 1e308 : 1e-3;
     for (size_t p = 0; p < sizeof all_paths / sizeof all_paths[0]; p++) {
         setup_t u = make(sh, m, m, seed);
         if (!path_ok(u.net, all_paths[p])) {
@@ -225,20 +237,26 @@ static void overflowing_step(const shape_t *sh, size_t m, uint64_t seed)
             continue;
         }
         for (size_t i = 0; i < m * sh->no; i++)
-            u.Y[i] += 1e5;
-        double *before = tu_alloc(u.np), *after = tu_alloc(u.np), L = -7.0;
-        mlp2_get_params(u.net, before);
-        assert_int_equal(mlp2__sgd_step_path(u.net, u.ws, m, u.X, u.Y, 1e308, &L, all_paths[p]),
+            u.Y[i] = why == UPDATE_OVERFLOWS ? u.Y[i] + 1e5 : (i % 2 ? 1e200 : -1e200);
+        double *now = tu_alloc(u.np), L = -7.0;
+        assert_int_equal(mlp2__sgd_step_path(u.net, u.ws, m, u.X, u.Y, lr, &L, all_paths[p]),
                          MLP2_ENONFINITE);
-        mlp2_get_params(u.net, after);
-        assert_memory_equal(after, before, u.np * sizeof(double));
-        assert_true(L == -7.0); /* loss untouched on failure */
+        mlp2_get_params(u.net, now);
+        assert_memory_equal(now, u.theta, u.np * sizeof(double));
+        if (why == UPDATE_OVERFLOWS)
+            assert_true(L == -7.0); /* loss untouched on failure */
         /* the public entry point too */
-        assert_int_equal(mlp2_sgd_step(u.net, u.ws, m, u.X, u.Y, 1e308, &L), MLP2_ENONFINITE);
-        mlp2_get_params(u.net, after);
-        assert_memory_equal(after, before, u.np * sizeof(double));
-        free(before);
-        free(after);
+        assert_int_equal(mlp2_sgd_step(u.net, u.ws, m, u.X, u.Y, lr, &L), MLP2_ENONFINITE);
+        mlp2_get_params(u.net, now);
+        assert_memory_equal(now, u.theta, u.np * sizeof(double));
+        if (why == LOSS_OVERFLOWS) {
+            double *g = tu_alloc(u.np);
+            assert_int_equal(mlp2__loss_grad_path(u.net, u.ws, m, u.X, u.Y, &L, g, all_paths[p]),
+                             MLP2_ENONFINITE);
+            assert_int_equal(mlp2_loss_grad(u.net, u.ws, m, u.X, u.Y, &L, g), MLP2_ENONFINITE);
+            free(g);
+        }
+        free(now);
         unmake(&u);
     }
 }
@@ -249,10 +267,10 @@ static void test_overflowing_step_changes_nothing(void **state)
     static const size_t ms[] = {1, 4, 300};
     for (size_t s = 0; s < N_SHAPES; s++)
         for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++)
-            overflowing_step(&shapes[s], ms[k], 900 + s);
+            refused_step(&shapes[s], ms[k], 900 + s, UPDATE_OVERFLOWS);
     /* a large m whose BLAS step folds the update into the products */
     static const shape_t wide = {64, 100, 3};
-    overflowing_step(&wide, 100, 77);
+    refused_step(&wide, 100, 77, UPDATE_OVERFLOWS);
 }
 
 /* A finite loss with a gradient that overflows: hidden unit 0 nearly off
@@ -293,48 +311,19 @@ static void test_nonfinite_gradient(void **state)
             }
 }
 
-/* A loss that overflows: targets of 1e200 make (A2 - Y)^2 = 1e400.  Every
- * way of a step (the rows path, blas_step, the lane kernel's fused step,
- * the gradient first) refuses it before the update, with the model
- * unchanged, and so does the public call; mlp2_loss_grad reports it too
- * (the loss output is then unspecified: not checked).  The wide shape at
+/* A loss that overflows (refused_step's LOSS_OVERFLOWS).  The wide shape at
  * 100 rows takes blas_step through the automatic choice, so the public
  * mlp2_sgd_step reaches its loss check (pass.c, way_of_step), which no
  * other test did. */
-static void check_overflowing_loss(const shape_t *sh, size_t m, uint64_t seed)
-{
-    for (size_t p = 0; p < sizeof all_paths / sizeof all_paths[0]; p++) {
-        setup_t u = make(sh, m, m, seed);
-        if (!path_ok(u.net, all_paths[p])) {
-            unmake(&u);
-            continue;
-        }
-        for (size_t i = 0; i < m * sh->no; i++)
-            u.Y[i] = i % 2 ? 1e200 : -1e200;
-        double L, *g = tu_alloc(u.np), *now = tu_alloc(u.np);
-        assert_int_equal(mlp2__sgd_step_path(u.net, u.ws, m, u.X, u.Y, 1e-3, &L, all_paths[p]),
-                         MLP2_ENONFINITE);
-        assert_int_equal(mlp2_sgd_step(u.net, u.ws, m, u.X, u.Y, 1e-3, &L), MLP2_ENONFINITE);
-        mlp2_get_params(u.net, now);
-        assert_memory_equal(now, u.theta, u.np * sizeof(double));
-        assert_int_equal(mlp2__loss_grad_path(u.net, u.ws, m, u.X, u.Y, &L, g, all_paths[p]),
-                         MLP2_ENONFINITE);
-        assert_int_equal(mlp2_loss_grad(u.net, u.ws, m, u.X, u.Y, &L, g), MLP2_ENONFINITE);
-        free(g);
-        free(now);
-        unmake(&u);
-    }
-}
-
 static void test_overflowing_loss(void **state)
 {
     (void)state;
     static const size_t ms[] = {1, 4, 64};
     for (size_t s = 0; s < N_SHAPES; s++)
         for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++)
-            check_overflowing_loss(&shapes[s], ms[k], 950 + s);
+            refused_step(&shapes[s], ms[k], 950 + s, LOSS_OVERFLOWS);
     static const shape_t wide = {64, 100, 3};
-    check_overflowing_loss(&wide, 100, 78);
+    refused_step(&wide, 100, 78, LOSS_OVERFLOWS);
 }
 
 /* A step whose bound fails (lr G above 2^960) but whose update is finite
