@@ -355,10 +355,10 @@ double mlp2__residual_delta2_rows(size_t rows, size_t cols, double *Z2, const do
  * order (W1, b1, W2, b2) and then the sum of squares.  grad false: the sum
  * of squares alone (the same bits).  A2 != NULL: predict into A2 (rows x
  * 1) instead, the same outputs the loss is made from; Y and acc unused.
- * Returns whether every value of X and Y was finite (predict: true,
- * unchecked). */
+ * X and Y are not checked (with the gradient, a non-finite value makes
+ * the sums non-finite: pass.c, small_seed_chunk). */
 #define MLP2_LANES 8
-bool mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double *X, const double *Y,
+void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double *X, const double *Y,
                                  const double *W1, const double *b1, const double *w2, double b2,
                                  double inv_m, bool grad, double *acc, double *A2);
 /* out[k] = the sum of the MLP2_LANES lanes acc[k L .. k L + L - 1], in a

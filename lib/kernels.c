@@ -383,12 +383,11 @@ lanes_backward(size_t cols, size_t ni, size_t nh, size_t h, const double *restri
  * of squares, by the same expressions (so the loss is the same bits with
  * or without the gradient).  A2 != NULL: predict, A2 (rows x 1) gets the
  * outputs, the same bits from which the loss is made (Y and acc unused), so
- * that targets equal to the predictions give a zero gradient.  Returns
- * whether every value of X and Y was finite (step and loss; predict: true),
- * checked in each tile once transposed (a separate pass over X and Y was
- * 3-4% of 2-3-1's step at 64 rows); the sums are meaningless when not. */
+ * that targets equal to the predictions give a zero gradient.  X and Y
+ * are not checked here: with the gradient, a non-finite value always
+ * reaches the sums (see small_seed_chunk in pass.c, which checks them). */
 MLP2_CLONES MLP2_FMA
-bool mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double *restrict X,
+void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double *restrict X,
                                  const double *restrict Y, const double *restrict W1,
                                  const double *restrict b1, const double *restrict w2, double b2,
                                  double inv_m, bool grad, double *restrict acc, double *restrict A2)
@@ -406,7 +405,6 @@ bool mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
     double *restrict xt = buf, *restrict a = xt + ni * ld, *restrict yt = a + nh * ld;
     double *restrict gW1 = acc, *restrict gb1 = gW1 + ni * nh * L, *restrict gw2 = gb1 + nh * L;
     double *restrict gb2 = gw2 + nh * L, *restrict sse = gb2 + L;
-    uint64_t bad = 0; /* X's and Y's nonfinite bits, or-ed */
     for (size_t t0 = 0; t0 < rows; t0 += T) {
         /* the tile's n rows in cols = whole groups of L columns */
         const size_t n = rows - t0 < T ? rows - t0 : T, cols = (n + L - 1) / L * L;
@@ -418,17 +416,9 @@ bool mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
         case 4: tile_transpose(n, cols, 4, X + t0 * 4, xt, ld); break;
         default: tile_transpose(n, cols, ni, X + t0 * ni, xt, ld); break;
         }
-        if (Y) { /* (predict has no Y) */
+        if (Y) /* (predict has no Y) */
             for (size_t j = 0; j < cols; j++)
                 yt[j] = j < n ? Y[t0 + j] : 0.0;
-            /* X and Y finite: checked in the tile, where they are in L1
-             * (the padding is 0) */
-            for (size_t i = 0; i < ni; i++)
-                for (size_t j = 0; j < cols; j++)
-                    bad |= mlp2__nonfinite_bit(xt[i * ld + j]);
-            for (size_t j = 0; j < cols; j++)
-                bad |= mlp2__nonfinite_bit(yt[j]);
-        }
         /* z1 = b1 + x W1, one column of a per row (a is nh x T, rows ld apart) */
         for (size_t h = 0; h < nh; h++) {
             double *restrict z = a + h * ld;
@@ -488,11 +478,14 @@ bool mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
             }
         }
     }
-    return (bad >> 63) == 0;
 }
 
 /* out[k] = the sum of acc's MLP2_LANES lanes of entry k, added pairwise
- * (lanes 0+4, 1+5, ...; then 0+2, 1+3; then 0+1), for k < n */
+ * (lanes 0+4, 1+5, ...; then 0+2, 1+3; then 0+1), for k < n.  Cloned:
+ * the baseline build's SSE2 code took 5% of 2-3-1's step at 64 rows in a
+ * cpu-clock profile; with 256-bit adds the step ran about 1% faster
+ * (mlp2-ab, both load orders).  The same adds in the same order. */
+MLP2_CLONES
 void mlp2__lanes_sum(size_t n, const double *restrict acc, double *restrict out)
 {
     for (size_t k = 0; k < n; k++) {

@@ -149,29 +149,46 @@ static bool lane_kernel(const mlp2 *net)
     return seed_one_output(net) && net->n_hidden * (net->n_in + 1) <= MLP2_SMALL_WORK;
 }
 
+/* rows of X (n_in values each) and Y (n_out) all finite */
+static bool rows_finite(const mlp2 *net, size_t rows, const double *X, const double *Y)
+{
+    return mlp2__all_finite(rows * net->n_in, X) && mlp2__all_finite(rows * net->n_out, Y);
+}
+
 /* Y == NULL: predict into A2; otherwise the sum of squares, and the
  * gradient when grad != NULL (beta 0 starts it); check: NaN when a value
- * of X or Y is not finite (the kernel checks them as it reads them), grad
- * untouched */
+ * of X or Y is not finite, grad untouched.
+ * With the gradient, the check is of the sums: a non-finite value in X or
+ * Y always leaves one of them non-finite, so they stand for the data
+ * (checked in the kernel's tiles until Dec 1; mlp2-ab, 2-3-1 step at 64
+ * and 1024 rows, both load orders: 0.977-0.981 of the time without it):
+ *   y: r = A2 - y is not finite, and neither is the sum of squares;
+ *   x_k: every unit's z1 = b1 + x W1 is NaN (then so is r) or +-Inf, where
+ *   the sigmoid is exactly 0 or 1, so delta1 = (delta2 w2) a1 (1 - a1) is
+ *   0 or NaN, and gW1[k][h] += x_k delta1 adds Inf x 0 = NaN.
+ * (Finite data whose sums overflow give NaN too: the loss is refused
+ * either way.)  Without the gradient the data are checked first. */
 static double small_seed_chunk(const mlp2 *net, size_t rows, const double *X, const double *Y,
                                double inv_m, double beta, double *grad, double *A2, bool check)
 {
     const size_t ni = net->n_in, nh = net->n_hidden, np = mlp2__off_b2(net) + 1;
     /* np + 1 <= MLP2_SMALL_WORK + nh + 2 entries: the gradient, then the loss */
     double acc[(2 * MLP2_SMALL_WORK + 2) * MLP2_LANES], sum[2 * MLP2_SMALL_WORK + 2];
+    if (Y && check && !grad && !rows_finite(net, rows, X, Y))
+        return (double)NAN;
     if (Y) /* (predict writes A2 and sums nothing) */
         memset(acc, 0, (np + 1) * MLP2_LANES * sizeof *acc);
-    const bool finite = mlp2__sigmoid_linear1_lanes(rows, ni, nh, X, Y, W1(net), b1(net), W2(net),
-                                                    b2(net)[0], inv_m, grad != NULL, acc, Y ? NULL : A2);
+    mlp2__sigmoid_linear1_lanes(rows, ni, nh, X, Y, W1(net), b1(net), W2(net), b2(net)[0], inv_m,
+                                grad != NULL, acc, Y ? NULL : A2);
     if (!Y)
         return 0.0;
-    if (check && !finite)
-        return (double)NAN;
     if (!grad) {
         mlp2__lanes_sum(1, acc + np * MLP2_LANES, sum);
         return sum[0];
     }
     mlp2__lanes_sum(np + 1, acc, sum);
+    if (check && !mlp2__all_finite(np + 1, sum))
+        return (double)NAN;
     for (size_t k = 0; k < np; k++)
         grad[k] = beta == 0.0 ? sum[k] : grad[k] + sum[k];
     return sum[np];
@@ -239,20 +256,14 @@ static size_t block_rows(const mlp2 *net)
  * 256 rows of 64-256-1 would otherwise run a block of 224 rows and one of
  * 32, whose products are too short to pay. */
 
-/* rows of X (n_in values each) and Y (n_out) all finite */
-static bool rows_finite(const mlp2 *net, size_t rows, const double *X, const double *Y)
-{
-    return mlp2__all_finite(rows * net->n_in, X) && mlp2__all_finite(rows * net->n_out, Y);
-}
-
 double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, const double *X,
                             const double *Y, double inv_m, double beta, double *grad, mlp2_path path,
                             bool check)
 {
     if (use_small(net, rows, path)) {
-        /* the lane kernel checks X and Y as it reads them; the tiled
-         * kernels run over the chunk in tiles of their own, so the whole
-         * chunk is checked first (a few values a row for the small shapes;
+        /* the lane kernel's sums are checked after it (small_seed_chunk);
+         * the tiled kernels run over the chunk in tiles of their own, so
+         * the whole chunk is checked first (a few values a row for the small shapes;
          * a chunk larger than L2 is read twice) */
         const bool lanes = lane_kernel(net);
         if (check && !lanes && !rows_finite(net, rows, X, Y))
@@ -675,10 +686,9 @@ static mlp2_status blas_step(mlp2 *net, mlp2_workspace *ws, size_t m, const doub
  * lanes' sums going straight into the update instead of through the
  * workspace's gradient and five calls (at 64 rows of 2-3-1 the calls
  * around the lane kernel were about 7% of the step).  check: X and Y have
- * not been checked (the kernel checks them as it reads them; a non-finite
- * value would reach the loss or the update's check anyway, since x enters
- * gW1 and y the residual, but the data check answers first, as on the
- * other paths).  Returns MLP2_OK or MLP2_ENONFINITE (the model unchanged). */
+ * not been checked (small_seed_chunk checks the sums that stand for them;
+ * a non-finite value would reach the loss or the update's check anyway,
+ * but the data check answers first, as on the other paths).  Returns MLP2_OK or MLP2_ENONFINITE (the model unchanged). */
 static mlp2_status lanes_step(mlp2 *net, size_t m, const double *X, const double *Y, double lr, bool check,
                               double *L)
 {

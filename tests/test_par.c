@@ -714,9 +714,12 @@ static void test_nonfinite_fused(void **state)
  * NaN or an Inf ends in a refused step anyway), the gradient can: a NaN in
  * the chunk's last row, or in X in its middle, leaves a gradient of the
  * blocks before it, all finite, where computing that block puts NaNs in
- * it.  Without check (the control) the same call must leave a NaN.  The
- * NaN goes to a row's first input and to its last (the lane kernel checks
- * each input's row of its tile). */
+ * it.  Without check (the control) the same call must leave a non-finite
+ * gradient (and a NaN's, a NaN sum of squares).  The value goes to a row's
+ * first input and to its last; +-Inf as well as NaN, since the lane kernel
+ * checks its sums rather than the data (pass.c, small_seed_chunk): an
+ * infinite input saturates the hidden units, where the sums of squares
+ * stay finite and only gW1 (Inf x 0) shows it. */
 static void check_block_check(problem *p)
 {
     const size_t np = mlp2_n_params(p->net), rows = p->mb, ni = p->ni, no = p->no;
@@ -725,15 +728,17 @@ static void check_block_check(problem *p)
     assert_int_equal(mlp2_workspace_create(&ws, p->net, rows), MLP2_OK);
     double *const bad[] = {p->Y + (rows - 1) * no, p->X + (rows / 2 + 1) * ni, p->Y, p->X,
                            p->X + (rows / 3) * ni + ni - 1}; /* (a row's last input) */
-    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        const double keep = *bad[k];
-        *bad[k] = (double)NAN;
+    const double values[] = {(double)NAN, (double)INFINITY, -(double)INFINITY};
+    for (size_t kv = 0; kv < 3 * sizeof bad / sizeof bad[0]; kv++) {
+        const size_t k = kv / 3;
+        const double keep = *bad[k], value = values[kv % 3];
+        *bad[k] = value;
         for (int check = 1; check >= 0; check--) {
             for (size_t i = 0; i < np; i++)
                 g[i] = 42.0;
             const double sse = mlp2__chunk_sse_grad(p->net, ws, rows, p->X, p->Y, 1.0 / (double)rows, 0.0, g,
                                                     MLP2_PATH_AUTO, check);
-            assert_true(isnan(sse));
+            assert_true(isnan(sse) || (!check && !isnan(value)));
             bool all_finite = true;
             for (size_t i = 0; i < np; i++)
                 all_finite = all_finite && isfinite(g[i]);
@@ -750,7 +755,7 @@ static void check_block_check(problem *p)
         *bad[k] = keep;
         assert_int_equal(mlp2_sgd_step(p->net, ws, rows, p->X, p->Y, 1e-3, NULL), MLP2_OK);
         assert_int_equal(mlp2_get_params(p->net, before), MLP2_OK);
-        *bad[k] = (double)NAN;
+        *bad[k] = value;
         assert_int_equal(mlp2_sgd_step(p->net, ws, rows, p->X, p->Y, 1e-3, NULL), MLP2_ENONFINITE);
         for (size_t i = 0; i < np; i++)
             assert_true(isfinite(ws->grad[i]));
@@ -773,7 +778,7 @@ static void test_block_check(void **state)
     fused_problem(&p); /* chunks of 1400 rows: blocks of 700 */
     check_block_check(&p);
     problem_free(&p);
-    small_problem(&p); /* the small path's lane kernel: as it reads X and Y */
+    small_problem(&p); /* the small path's lane kernel: its sums */
     check_block_check(&p);
     problem_free(&p);
     small_tiled_problem(&p); /* its tiled kernels: the whole chunk first */
