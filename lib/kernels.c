@@ -361,6 +361,18 @@ lanes_backward(size_t cols, size_t ni, size_t nh, size_t h, const double *restri
         memcpy(gW1 + (i * nh + h) * L, sx[i], sizeof sx[i]);
 }
 
+/* The lane kernel's tiles hold at most 256 rows (the tiled kernels', pass.c,
+ * MLP2_SMALL_MAX_TILE = 512).  Only the shapes with ni + nh + 1 < 16 come
+ * near it, 2-3-1 (512 rows before) among them; their sums run lane by lane
+ * in the same order whatever the tile, so the bits are the same.  Measured
+ * (mlp2-ab, 2-3-1, one thread, both load orders, Dec 1 on the AMD Zen 4
+ * machine, whose L1 holds 32 KiB: a 512-row tile of 2-3-1 takes 25 KiB):
+ * with 256 rows the step at 1024 rows took 0.93-0.97 of the time in three
+ * pairs of runs, at 65536 rows 0.93 and 1.01, predict at 4096 rows 0.97;
+ * the step at 64 rows, which the tile does not change, 0.97 (the noise of
+ * such a pair).  384 rows about the same as 256; 192 and 128 less. */
+#define LANES_MAX_TILE 256
+
 /* The seed's network with one output on the small path: sigmoid hidden
  * units, a linear output, MSE, a few inputs and hidden units (at most
  * MLP2_SMALL_WORK multiply-adds a row).  The tiled path spends most of its
@@ -397,9 +409,9 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
      * MLP2_SMALL_TILE_WORDS doubles, rows ld = T + L apart (a power-of-two
      * stride would put the rows 4 KiB apart, where loads and stores alias
      * in the CPU's store buffer); T is a multiple of L, at least 72
-     * (ni + nh + 1 <= MLP2_SMALL_WORK + 1) */
+     * (ni + nh + 1 <= MLP2_SMALL_WORK + 1), at most LANES_MAX_TILE */
     size_t T = MLP2_SMALL_TILE_WORDS / (ni + nh + 1) - L;
-    T = T > MLP2_SMALL_MAX_TILE ? MLP2_SMALL_MAX_TILE : T - T % L;
+    T = T > LANES_MAX_TILE ? LANES_MAX_TILE : T - T % L;
     const size_t ld = T + L;
     double buf[MLP2_SMALL_TILE_WORDS], d2[L];
     double *restrict xt = buf, *restrict a = xt + ni * ld, *restrict yt = a + nh * ld;
