@@ -364,6 +364,12 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
 /* out[k] = the sum of the MLP2_LANES lanes acc[k L .. k L + L - 1], in a
  * fixed pairwise order, for k < n */
 void mlp2__lanes_sum(size_t n, const double *acc, double *out);
+/* An SGD step from the lanes: g[k] = mlp2__lanes_sum's sum of entry k of
+ * acc, theta[k] - lr g[k] for k < n (n <= 2 MLP2_SMALL_WORK + 1), written
+ * to theta only when every value is finite (the expressions of
+ * mlp2__step_finite and mlp2__sgd_update: the same bits).  Returns whether
+ * theta was written. */
+bool mlp2__lanes_sgd(size_t n, const double *acc, double lr, double *theta);
 
 /* ---- activ.c: the hidden activations, in fused vectorised kernels ------- */
 /* A[i][j] = f(A[i][j] + b[j]), in place; A is rows x cols */

@@ -506,3 +506,20 @@ void mlp2__lanes_sum(size_t n, const double *restrict acc, double *restrict out)
         out[k] = mlp2__halving_sum(MLP2_LANES, s);
     }
 }
+
+MLP2_CLONES
+bool mlp2__lanes_sgd(size_t n, const double *restrict acc, double lr, double *restrict theta)
+{
+    double t[2 * MLP2_SMALL_WORK + 1];
+    uint64_t bad = 0;
+    for (size_t k = 0; k < n; k++) {
+        double s[MLP2_LANES];
+        memcpy(s, acc + k * MLP2_LANES, sizeof s);
+        t[k] = theta[k] - lr * mlp2__halving_sum(MLP2_LANES, s); /* theta - lr g */
+        bad |= mlp2__nonfinite_bit(t[k]);
+    }
+    if (bad >> 63)
+        return false;
+    memcpy(theta, t, n * sizeof *t); /* theta -= lr g */
+    return true;
+}

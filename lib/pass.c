@@ -680,36 +680,37 @@ static mlp2_status blas_step(mlp2 *net, mlp2_workspace *ws, size_t m, const doub
     return MLP2_OK;
 }
 
-/* One step of STEP_LANES: loss_grad's one chunk on the small path
- * (small_seed_chunk) and mlp2__sgd_step_ws's check and update on one
- * thread, the same operations in the same order (the same bits), with the
- * lanes' sums going straight into the update instead of through the
- * workspace's gradient and five calls (at 64 rows of 2-3-1 the calls
- * around the lane kernel were about 7% of the step).  X and Y may not
- * have been checked (step_checks_in_pass): a non-finite value among them
- * makes the loss or the gradient non-finite (small_seed_chunk), so the
- * checks below refuse the step with MLP2_ENONFINITE, as the check of the
- * data would have, and a separate check of the sums is not needed (2.8%
- * of 2-3-1's step at 64 rows in a cpu-clock profile; without it mlp2-ab
- * gave 0.987 and 0.992 of the time at 64 rows, the same at 1024).
+/* One step of STEP_LANES: the lane kernel over the batch (as
+ * small_seed_chunk runs it) and mlp2__sgd_step_ws's check and update on
+ * one thread, the same operations in the same order (the same bits), with
+ * the lanes' sums going straight into the update (mlp2__lanes_sgd: one
+ * call where the lanes' sums, the check and the update were three, and
+ * before them five through the workspace's gradient; mlp2-ab, 2-3-1 step,
+ * both load orders: 0.93 of the time at 8 rows, 0.96-0.98 at 64).  X and
+ * Y may not have been checked (step_checks_in_pass): a non-finite value
+ * among them makes the loss or the gradient non-finite (small_seed_chunk),
+ * so the checks below refuse the step with MLP2_ENONFINITE, as the check
+ * of the data would have, and a separate check of the sums is not needed
+ * (2.8% of 2-3-1's step at 64 rows in a cpu-clock profile; without it
+ * mlp2-ab gave 0.987 and 0.992 of the time at 64 rows, the same at 1024).
  * Returns MLP2_OK or MLP2_ENONFINITE (the model unchanged). */
 static mlp2_status lanes_step(mlp2 *net, size_t m, const double *X, const double *Y, double lr, double *L)
 {
     const size_t np = net->n_params;
-    double g[2 * MLP2_SMALL_WORK + 1]; /* n_params = (n_in + 1) n_hidden + n_hidden + 1 */
+    double acc[(2 * MLP2_SMALL_WORK + 2) * MLP2_LANES], sse;
     const double inv_m = 1.0 / (double)m;
-    /* the gradient into g */
-    const double sse = small_seed_chunk(net, m, X, Y, inv_m, 0.0, g, NULL, false);
+    memset(acc, 0, (np + 1) * MLP2_LANES * sizeof *acc);
+    /* the gradient's and the sum of squares' lanes into acc */
+    mlp2__sigmoid_linear1_lanes(m, net->n_in, net->n_hidden, X, Y, W1(net), b1(net), W2(net), b2(net)[0],
+                                inv_m, true, acc, NULL);
+    mlp2__lanes_sum(1, acc + np * MLP2_LANES, &sse);
     /* linear: L = 1/(2m) ||A2 - Y||^2 */
-    *L = mlp2__loss_scale(net->head) * inv_m * sse;
+    *L = 0.5 * inv_m * sse;
     if (!isfinite(*L))
         return MLP2_FAIL(MLP2_ENONFINITE);
-    /* theta - lr g finite implies g finite (theta, lr finite): one check */
-    if (!mlp2__step_finite(np, net->theta, lr, g))
-        return MLP2_FAIL(MLP2_ENONFINITE);
-    /* theta -= lr * g */
-    mlp2__sgd_update(np, net->theta, lr, g);
-    return MLP2_OK;
+    /* theta -= lr g, checked first: theta - lr g finite implies g finite
+     * (theta, lr finite) */
+    return mlp2__lanes_sgd(np, acc, lr, net->theta) ? MLP2_OK : MLP2_FAIL(MLP2_ENONFINITE);
 }
 
 /* check_inputs: X and Y have not been checked; the gradient's pass checks
