@@ -163,11 +163,14 @@ static bool rows_finite(const mlp2 *net, size_t rows, const double *X, const dou
  * (checked in the kernel's tiles until Dec 1; mlp2-ab, 2-3-1 step at 64
  * and 1024 rows, both load orders: 0.977-0.981 of the time without it):
  *   y: r = A2 - y is not finite, and neither is the sum of squares;
- *   x_k: every unit's z1 = b1 + x W1 is NaN (then so is r) or +-Inf, where
- *   the sigmoid is exactly 0 or 1, so delta1 = (delta2 w2) a1 (1 - a1) is
- *   0 or NaN, and gW1[k][h] += x_k delta1 adds Inf x 0 = NaN.
+ *   x_k: gW1[k][h] += x_k delta1 for every unit h, and x_k delta1 is never
+ *   finite, whatever delta1 is (Inf x 0 = NaN: a saturated unit, where
+ *   z1 = +-Inf makes the sigmoid exactly 0 or 1 and delta1 zero, leaves
+ *   the sum of squares finite and only gW1 shows it); the same in an FMA.
+ * A sum that is not finite stays so, and the padding lanes add zeros.
  * (Finite data whose sums overflow give NaN too: the loss is refused
- * either way.)  Without the gradient the data are checked first. */
+ * either way.)  Without the gradient the data are checked first (no
+ * caller asks for that today: only steps check in the pass). */
 static double small_seed_chunk(const mlp2 *net, size_t rows, const double *X, const double *Y,
                                double inv_m, double beta, double *grad, double *A2, bool check)
 {

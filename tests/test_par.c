@@ -744,12 +744,14 @@ static void check_block_check(problem *p)
                 all_finite = all_finite && isfinite(g[i]);
             assert_true(all_finite == (check == 1));
         }
-        /* and mlp2_sgd_step on this workspace passes check to it
-         * (step_checks_in_pass): its gradient, in the workspace, keeps no
-         * NaN (finite before: 42, then a step on the good rows where the
-         * step goes through the workspace's gradient; the small path's
-         * fused step, lanes_step, keeps its gradient on the stack), and
-         * the refused step leaves the parameters as they were */
+        /* and mlp2_sgd_step on this workspace, which passes check to it
+         * (step_checks_in_pass) where the step goes through the
+         * workspace's gradient: that gradient keeps no NaN (finite
+         * before: 42, then a step on the good rows); the small path's
+         * fused step, lanes_step, keeps its gradient on the stack and
+         * checks no sums (its loss's and update's checks refuse the
+         * step), so there only the parameters show it: the refused step
+         * leaves them as they were */
         for (size_t i = 0; i < np; i++)
             ws->grad[i] = 42.0;
         *bad[k] = keep;
