@@ -13,7 +13,9 @@
 #
 # Score = KILLED / all mutants.  Exit status 1 if the score is below
 # MUTATE_MIN_SCORE percent (default 95), if a survivor is not listed in
-# tests/MUTANTS.md, or if the unmutated tests fail; 0 otherwise.
+# tests/MUTANTS.md, if a mutant is NOT-APPLIED or NO-BUILD (a stale mutant
+# tests nothing, and the score alone let one pass unnoticed), or if the
+# unmutated tests fail; 0 otherwise.
 #
 # Which tests run for a mutant (`meson test --maxfail 1`, so the first
 # failure ends the run):
@@ -233,6 +235,10 @@ for id in "${survivors[@]}"; do
     rc=1
   fi
 done
+if ((n_not_applied + n_no_build > 0)); then
+  echo "mutate: $n_not_applied mutants not applied and $n_no_build that do not build: update them"
+  rc=1
+fi
 if awk -v s="$score" -v m="$MIN_SCORE" 'BEGIN { exit !(s < m) }'; then
   echo "mutate: score $score% is below $MIN_SCORE%"
   rc=1
