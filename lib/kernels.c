@@ -497,14 +497,19 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
  * the baseline build's SSE2 code took 5% of 2-3-1's step at 64 rows in a
  * cpu-clock profile; with 256-bit adds the step ran about 1% faster
  * (mlp2-ab, both load orders).  The same adds in the same order. */
+/* the sum of one entry's MLP2_LANES lanes, pairwise (mlp2__halving_sum) */
+static inline double lanes_total(const double *lanes)
+{
+    double s[MLP2_LANES];
+    memcpy(s, lanes, sizeof s); /* (mlp2__halving_sum adds in place) */
+    return mlp2__halving_sum(MLP2_LANES, s);
+}
+
 MLP2_CLONES
 void mlp2__lanes_sum(size_t n, const double *restrict acc, double *restrict out)
 {
-    for (size_t k = 0; k < n; k++) {
-        double s[MLP2_LANES];
-        memcpy(s, acc + k * MLP2_LANES, sizeof s);
-        out[k] = mlp2__halving_sum(MLP2_LANES, s);
-    }
+    for (size_t k = 0; k < n; k++)
+        out[k] = lanes_total(acc + k * MLP2_LANES);
 }
 
 MLP2_CLONES
@@ -513,9 +518,7 @@ bool mlp2__lanes_sgd(size_t n, const double *restrict acc, double lr, double *re
     double t[2 * MLP2_SMALL_WORK + 1];
     uint64_t bad = 0;
     for (size_t k = 0; k < n; k++) {
-        double s[MLP2_LANES];
-        memcpy(s, acc + k * MLP2_LANES, sizeof s);
-        t[k] = theta[k] - lr * mlp2__halving_sum(MLP2_LANES, s); /* theta - lr g */
+        t[k] = theta[k] - lr * lanes_total(acc + k * MLP2_LANES); /* theta - lr g */
         bad |= mlp2__nonfinite_bit(t[k]);
     }
     if (bad >> 63)

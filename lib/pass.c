@@ -155,6 +155,21 @@ static bool rows_finite(const mlp2 *net, size_t rows, const double *X, const dou
     return mlp2__all_finite(rows * net->n_in, X) && mlp2__all_finite(rows * net->n_out, Y);
 }
 
+/* The lane kernel's sums: np + 1 <= MLP2_SMALL_WORK + nh + 2 entries of
+ * MLP2_LANES lanes each, the gradient (np = mlp2__off_b2 + 1) then the sum
+ * of squares. */
+#define LANES_ACC ((2 * MLP2_SMALL_WORK + 2) * MLP2_LANES)
+
+/* acc = the lane kernel's sums over the rows, from zero: the gradient's
+ * (grad) and the sum of squares' (small_seed_chunk, lanes_step) */
+static void lanes_sums(const mlp2 *net, size_t rows, const double *X, const double *Y, double inv_m,
+                       bool grad, double *acc)
+{
+    memset(acc, 0, (mlp2__off_b2(net) + 2) * MLP2_LANES * sizeof *acc);
+    mlp2__sigmoid_linear1_lanes(rows, net->n_in, net->n_hidden, X, Y, W1(net), b1(net), W2(net),
+                                b2(net)[0], inv_m, grad, acc, NULL);
+}
+
 /* Y == NULL: predict into A2; otherwise the sum of squares, and the
  * gradient when grad != NULL (beta 0 starts it); check: NaN when a value
  * of X or Y is not finite, grad untouched.
@@ -169,22 +184,19 @@ static bool rows_finite(const mlp2 *net, size_t rows, const double *X, const dou
  *   the sum of squares finite and only gW1 shows it); the same in an FMA.
  * A sum that is not finite stays so, and the padding lanes add zeros.
  * (Finite data whose sums overflow give NaN too: the loss is refused
- * either way.)  Without the gradient the data are checked first (no
- * caller asks for that today: only steps check in the pass). */
+ * either way.)  Without the gradient, check does nothing here: the caller
+ * checks the data first (mlp2__chunk_sse_grad). */
 static double small_seed_chunk(const mlp2 *net, size_t rows, const double *X, const double *Y,
                                double inv_m, double beta, double *grad, double *A2, bool check)
 {
-    const size_t ni = net->n_in, nh = net->n_hidden, np = mlp2__off_b2(net) + 1;
-    /* np + 1 <= MLP2_SMALL_WORK + nh + 2 entries: the gradient, then the loss */
-    double acc[(2 * MLP2_SMALL_WORK + 2) * MLP2_LANES], sum[2 * MLP2_SMALL_WORK + 2];
-    if (Y && check && !grad && !rows_finite(net, rows, X, Y))
-        return (double)NAN;
-    if (Y) /* (predict writes A2 and sums nothing) */
-        memset(acc, 0, (np + 1) * MLP2_LANES * sizeof *acc);
-    mlp2__sigmoid_linear1_lanes(rows, ni, nh, X, Y, W1(net), b1(net), W2(net), b2(net)[0], inv_m,
-                                grad != NULL, acc, Y ? NULL : A2);
-    if (!Y)
+    const size_t np = mlp2__off_b2(net) + 1;
+    double acc[LANES_ACC], sum[2 * MLP2_SMALL_WORK + 2];
+    if (!Y) { /* predict: A2, nothing summed */
+        mlp2__sigmoid_linear1_lanes(rows, net->n_in, net->n_hidden, X, NULL, W1(net), b1(net), W2(net),
+                                    b2(net)[0], 0.0, false, acc, A2);
         return 0.0;
+    }
+    lanes_sums(net, rows, X, Y, inv_m, grad != NULL, acc);
     if (!grad) {
         mlp2__lanes_sum(1, acc + np * MLP2_LANES, sum);
         return sum[0];
@@ -264,12 +276,13 @@ double mlp2__chunk_sse_grad(const mlp2 *net, mlp2_workspace *ws, size_t rows, co
                             bool check)
 {
     if (use_small(net, rows, path)) {
-        /* the lane kernel's sums are checked after it (small_seed_chunk);
-         * the tiled kernels run over the chunk in tiles of their own, so
-         * the whole chunk is checked first (a few values a row for the small shapes;
-         * a chunk larger than L2 is read twice) */
+        /* with the gradient, the lane kernel's sums are checked after it
+         * (small_seed_chunk); otherwise, and for the tiled kernels, which
+         * run over the chunk in tiles of their own, the whole chunk is
+         * checked first (a few values a row for the small shapes; a chunk
+         * larger than L2 is read twice) */
         const bool lanes = lane_kernel(net);
-        if (check && !lanes && !rows_finite(net, rows, X, Y))
+        if (check && !(lanes && grad) && !rows_finite(net, rows, X, Y))
             return (double)NAN;
         return lanes ? small_seed_chunk(net, rows, X, Y, inv_m, beta, grad, NULL, check)
                      : small_chunk(net, ws, rows, X, Y, inv_m, beta, grad, NULL);
@@ -700,15 +713,12 @@ static mlp2_status blas_step(mlp2 *net, mlp2_workspace *ws, size_t m, const doub
 static mlp2_status lanes_step(mlp2 *net, size_t m, const double *X, const double *Y, double lr, double *L)
 {
     const size_t np = net->n_params;
-    double acc[(2 * MLP2_SMALL_WORK + 2) * MLP2_LANES], sse;
+    double acc[LANES_ACC], sse;
     const double inv_m = 1.0 / (double)m;
-    memset(acc, 0, (np + 1) * MLP2_LANES * sizeof *acc);
-    /* the gradient's and the sum of squares' lanes into acc */
-    mlp2__sigmoid_linear1_lanes(m, net->n_in, net->n_hidden, X, Y, W1(net), b1(net), W2(net), b2(net)[0],
-                                inv_m, true, acc, NULL);
+    lanes_sums(net, m, X, Y, inv_m, true, acc);
     mlp2__lanes_sum(1, acc + np * MLP2_LANES, &sse);
     /* linear: L = 1/(2m) ||A2 - Y||^2 */
-    *L = 0.5 * inv_m * sse;
+    *L = mlp2__loss_scale(net->head) * inv_m * sse;
     if (!isfinite(*L))
         return MLP2_FAIL(MLP2_ENONFINITE);
     /* theta -= lr g, checked first: theta - lr g finite implies g finite
