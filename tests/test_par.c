@@ -744,6 +744,11 @@ static void check_block_check(problem *p)
                 all_finite = all_finite && isfinite(g[i]);
             assert_true(all_finite == (check == 1));
         }
+        /* the loss alone, checked: NaN too (the lane kernel's sums of
+         * squares alone may stay finite for an infinite input, so without
+         * the gradient the data are checked first) */
+        assert_true(isnan(mlp2__chunk_sse_grad(p->net, ws, rows, p->X, p->Y, 1.0 / (double)rows, 0.0, NULL,
+                                               MLP2_PATH_AUTO, true)));
         /* and mlp2_sgd_step on this workspace, which passes check to it
          * (step_checks_in_pass) where the step goes through the
          * workspace's gradient: that gradient keeps no NaN (finite
