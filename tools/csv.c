@@ -59,6 +59,11 @@ static const char *excerpt(const char *s, size_t len, char out[48])
 
 static int is_blank(char c) { return c == ' ' || c == '\t'; }
 
+/* Padding around a field: a blank that is not the separator (with tab as
+ * the separator, a tab always ends a field: "1\t\t3" has an empty field,
+ * and "\"a\"\tb" two fields) */
+static int is_pad(const lexer *lx, char c) { return is_blank(c) && c != lx->delim; }
+
 /* Consume a line end at pos (LF, CRLF or a lone CR); return 1 if there was one. */
 static int eat_eol(lexer *lx)
 {
@@ -102,7 +107,7 @@ static int scratch_push(lexer *lx, size_t n, char c)
 /* Read the field at pos, and the separator or line end after it. */
 static csv_errcode next_field(lexer *lx, field *f, csv_error *err)
 {
-    while (lx->pos < lx->len && is_blank(lx->buf[lx->pos]))
+    while (lx->pos < lx->len && is_pad(lx, lx->buf[lx->pos]))
         lx->pos++;
     f->line = lx->line;
     f->col = lx->pos - lx->line_start + 1;
@@ -137,7 +142,7 @@ static csv_errcode next_field(lexer *lx, field *f, csv_error *err)
         }
         f->text = lx->scratch ? lx->scratch : "";
         f->len = n;
-        while (lx->pos < lx->len && is_blank(lx->buf[lx->pos]))
+        while (lx->pos < lx->len && is_pad(lx, lx->buf[lx->pos]))
             lx->pos++;
         if (lx->pos < lx->len && lx->buf[lx->pos] != lx->delim && !at_eol(lx))
             return fail(err, CSV_EQUOTE, lx->line, lx->pos - lx->line_start + 1,
@@ -147,7 +152,7 @@ static csv_errcode next_field(lexer *lx, field *f, csv_error *err)
         while (lx->pos < lx->len && lx->buf[lx->pos] != lx->delim && !at_eol(lx))
             lx->pos++;
         size_t end = lx->pos;
-        while (end > start && is_blank(lx->buf[end - 1]))
+        while (end > start && is_pad(lx, lx->buf[end - 1]))
             end--;
         f->text = lx->buf + start;
         f->len = end - start;
@@ -168,11 +173,11 @@ static csv_errcode next_field(lexer *lx, field *f, csv_error *err)
 static int blank_line(const lexer *lx, int *rest_blank)
 {
     size_t i = lx->pos;
-    while (i < lx->len && is_blank(lx->buf[i]))
+    while (i < lx->len && is_pad(lx, lx->buf[i]))
         i++;
     if (i < lx->len && lx->buf[i] != '\n' && lx->buf[i] != '\r')
         return 0;
-    while (i < lx->len && (is_blank(lx->buf[i]) || lx->buf[i] == '\n' || lx->buf[i] == '\r'))
+    while (i < lx->len && (is_pad(lx, lx->buf[i]) || lx->buf[i] == '\n' || lx->buf[i] == '\r'))
         i++;
     *rest_blank = i >= lx->len;
     return 1;

@@ -228,10 +228,12 @@ static int find_cuts(MPI_Comm comm, int fd, uint64_t size, uint64_t data0, uint6
     return *io_err ? EXIT_IO : EXIT_OK;
 }
 
-/* Is c blank for the end of a chunk (what the CSV reader skips in blank lines)? */
-static int is_space(char c)
+/* Is c blank for the end of a chunk (what the CSV reader skips in blank
+ * lines)?  Not the separator: with tabs, a trailing tab ends a field ("1\t"
+ * is 1 and an empty field), as in the reader (csv.c, is_pad). */
+static int is_space(char c, char delim)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    return c == '\r' || c == '\n' || ((c == ' ' || c == '\t') && c != delim);
 }
 
 typedef struct chunk {
@@ -260,7 +262,7 @@ static int make_chunk(int fd, const csv_table *pt, size_t hdr_len, uint64_t lo, 
     char *r = c->buf + hdr_len;
     *lines = count_lines(r, n);
     size_t keep = n;
-    while (keep > 0 && is_space(r[keep - 1]))
+    while (keep > 0 && is_space(r[keep - 1], pt->delim))
         keep--;
     c->content = keep > 0;
     size_t kept_lines = count_lines(r, keep), tail_lines = *lines - kept_lines;

@@ -412,13 +412,51 @@ static void test_columns_and_missing(void **state)
     csv_free(&t);
 }
 
+/* Tab as the separator: a tab always ends a field, even where tabs are
+ * padding for the other separators (next to quotes, at a field's start, on
+ * a line of empty fields). */
+static void test_tab_separator(void **state)
+{
+    (void)state;
+    csv_table t;
+    csv_error e;
+    csv_options o = {0};
+    /* quoted names, then tabs: two fields each (the tab after a closing
+     * quote is the separator, not padding) */
+    assert_int_equal(parse_opt("\"a\"\t\"b c\"\n1\t\"2\"\n", &o, &t, &e), CSV_OK);
+    assert_int_equal(t.delim, '\t');
+    assert_int_equal(t.cols, 2);
+    assert_string_equal(t.names[1], "b c");
+    assert_true(t.data[0] == 1 && t.data[1] == 2);
+    csv_free(&t);
+    /* an empty middle field is missing, not swallowed as padding */
+    const char *text = "a\tb\tc\n1\t\t3\n4\t5\t6\n";
+    assert_int_equal(parse_opt(text, &o, &t, &e), CSV_EMISSING);
+    assert_int_equal(e.line, 2);
+    assert_int_equal(e.field, 2);
+    o.missing = CSV_MISSING_SKIP;
+    assert_int_equal(parse_opt(text, &o, &t, &e), CSV_OK);
+    assert_int_equal(t.rows, 1);
+    assert_int_equal(t.skipped, 1);
+    assert_true(t.data[0] == 4 && t.data[2] == 6);
+    csv_free(&t);
+    /* a line of tabs alone is a row of empty fields, not a blank line */
+    o.missing = CSV_MISSING_ERROR;
+    assert_int_equal(parse_opt("a\tb\n1\t2\n\t\n", &o, &t, &e), CSV_EMISSING);
+    assert_int_equal(e.line, 3);
+    /* spaces are still padding */
+    assert_int_equal(parse_opt("a\tb\n 1 \t \"2\" \n", &o, &t, &e), CSV_OK);
+    assert_true(t.data[0] == 1 && t.data[1] == 2);
+    csv_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_detection), cmocka_unit_test(test_dialects), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_numbers),          cmocka_unit_test(test_locale),   cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_delimiters),       cmocka_unit_test(test_error_fields),
-        cmocka_unit_test(test_columns_and_missing),
+        cmocka_unit_test(test_columns_and_missing), cmocka_unit_test(test_tab_separator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
