@@ -451,8 +451,10 @@ static csv_errcode read_first_row(lexer *lx, first_row *r, csv_error *err)
  * caller does not read as numbers (asked as headerless columns c1, c2, ...)
  * do not count: an ID column does not make a headerless file's first row a
  * header. */
-static int looks_numeric(const first_row *r, const csv_options *opt, char delim)
+static csv_errcode looks_numeric(const first_row *r, const csv_options *opt, char delim, int *numeric,
+                                 csv_error *err)
 {
+    *numeric = 1;
     for (size_t i = 0; i < r->n; i++) {
         if (opt->column_use) {
             char name[32];
@@ -461,14 +463,20 @@ static int looks_numeric(const first_row *r, const csv_options *opt, char delim)
             if (u == CSV_COL_SKIP || u == CSV_COL_TEXT)
                 continue;
         }
-        field f = {.text = r->text[i], .len = r->len[i], .quoted = r->quoted[i]};
+        field f = {.text = r->text[i], .len = r->len[i], .line = r->line, .col = r->col[i], .quoted = r->quoted[i]};
         double v;
         csv_error scratch;
         csv_errcode e = to_number(&f, delim, &v, &scratch);
-        if (e != CSV_OK && e != CSV_ENONFINITE && e != CSV_EMISSING)
-            return 0;
+        if (e == CSV_ENOMEM) { /* (a number too long to copy): not a header, an error */
+            *err = scratch;
+            return e;
+        }
+        if (e != CSV_OK && e != CSV_ENONFINITE && e != CSV_EMISSING) {
+            *numeric = 0;
+            break;
+        }
     }
-    return 1;
+    return CSV_OK;
 }
 
 /* Names of every field, then which are read and how (the caller's choice). */
@@ -524,9 +532,13 @@ static csv_errcode plan_columns(builder *b, const first_row *r, int header, csv_
  * that is not blank; ',' on a tie or when there is none. */
 static char detect_delim(const lexer *lx)
 {
-    size_t i = lx->pos, count[3] = {0, 0, 0};
-    while (i < lx->len && (is_blank(lx->buf[i]) || lx->buf[i] == '\n' || lx->buf[i] == '\r'))
-        i++;
+    size_t i = lx->pos, line = i, count[3] = {0, 0, 0};
+    /* blank lines skipped, but the count from the start of the first other
+     * line: its leading tabs may be separators ("\ty" over an index column) */
+    for (; i < lx->len && (is_blank(lx->buf[i]) || lx->buf[i] == '\n' || lx->buf[i] == '\r'); i++)
+        if (lx->buf[i] == '\n' || lx->buf[i] == '\r')
+            line = i + 1;
+    i = line;
     int quoted = 0;
     for (; i < lx->len && (quoted || (lx->buf[i] != '\n' && lx->buf[i] != '\r')); i++) {
         char c = lx->buf[i];
@@ -588,8 +600,12 @@ static csv_errcode first_row_in(lexer *lx, builder *b, size_t *first_line, csv_e
     if (!e) {
         const csv_header_mode h = b->opt->header;
         t->n_fields = r.n;
-        t->has_header = h == CSV_HEADER_YES || (h == CSV_HEADER_AUTO && !looks_numeric(&r, b->opt, b->delim));
-        e = plan_columns(b, &r, t->has_header, err);
+        int numeric = 1;
+        if (h == CSV_HEADER_AUTO)
+            e = looks_numeric(&r, b->opt, b->delim, &numeric, err);
+        t->has_header = h == CSV_HEADER_YES || (h == CSV_HEADER_AUTO && !numeric);
+        if (!e)
+            e = plan_columns(b, &r, t->has_header, err);
     }
     if (!e && !t->has_header) {
         e = start_row(b, r.line, err);

@@ -4,7 +4,10 @@
  *   - an optional header row: detected (the first row is a header when one
  *     of its fields is not a number), or forced either way;
  *   - LF or CRLF line ends, a UTF-8 byte-order mark, spaces and tabs around
- *     fields, and RFC 4180 quoted fields ("a ""b"", c" holds a "b", c);
+ *     fields (but never the separator: with tab as the separator a tab
+ *     always ends a field, "1\t\t3" has an empty field and a line of tabs
+ *     is a row of empty fields), and RFC 4180 quoted fields ("a ""b"", c"
+ *     holds a "b", c);
  *   - empty (or blank) lines at the end of the file, which are ignored.
  *   - a field separator given, or detected from the first line: the most
  *     frequent of comma, semicolon and tab outside quotes (comma on a tie or

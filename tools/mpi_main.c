@@ -162,10 +162,10 @@ static int build(const train_opts *o, train_state *s)
         s->d.name = o->data;
         if ((rc = mpi_read_csv(ctx.comm, &o->dopt, o->data, &D, ctx.err)))
             goto done;
+        read_notes(o->data, &D); /* (before the probe moves: it holds the separator) */
         s->d.table = D.probe; /* the columns; the rows are in D.local */
         memset(&D.probe, 0, sizeof D.probe);
         s->d.table.skipped = D.skipped;
-        read_notes(o->data, &D);
     } else if ((rc = agree(embedded_split(s, &D)))) {
         goto done;
     }

@@ -184,8 +184,11 @@ static int probe(int fd, uint64_t size, const csv_options *opt, const char *path
         csv_error err;
         csv_errcode e = csv_parse(buf, (size_t)end, opt, t, &err);
         free(buf);
-        if (e == CSV_EMISSING && !err.field && end < size)
-            continue; /* every row so far dropped (--missing skip): read more */
+        /* every row so far dropped (--missing skip), or nothing but blank
+         * lines so far (which may be rows of empty fields once a later line
+         * shows tab as the separator, as for mlp2): read more */
+        if (((e == CSV_EMISSING && !err.field) || e == CSV_EEMPTY) && end < size)
+            continue;
         if (e != CSV_OK) {
             print_csv_error(stderr, path, &err, 0, "");
             return EXIT_DATA;

@@ -119,6 +119,13 @@ case_byte_ranges() { # processes with 0 rows and with 1 row
   printf 'a\tb\n0.5\t0.5\n0.1\t0.9\n' > pred.csv
   for np in 2 3; do same_run $np tabs.tsv --missing skip --epochs 20; done
   has out.txt 'rows dropped for a missing value \(--missing skip\): 150 of tabs.tsv'
+  has err.txt 'tabs.tsv: fields separated by tab \(detected'
+  # two lines of tabs alone first: rows of empty fields once a later line
+  # shows the separator (the first records alone look like an empty file)
+  { printf '\t\t\n\t\t\n'; make_data 300 | tail -n +2 | tr , '\t'; } > lead.tsv
+  printf 'c1\tc2\n0.5\t0.5\n0.1\t0.9\n' > pred.csv
+  for np in 2 3; do same_run $np lead.tsv --missing skip --epochs 20; done
+  has out.txt 'rows dropped for a missing value \(--missing skip\): 2 of lead.tsv'
 }
 
 case_quoted_newline() { # a quoted field holding line ends across the cuts

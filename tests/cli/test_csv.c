@@ -444,9 +444,21 @@ static void test_tab_separator(void **state)
     o.missing = CSV_MISSING_ERROR;
     assert_int_equal(parse_opt("a\tb\n1\t2\n\t\n", &o, &t, &e), CSV_EMISSING);
     assert_int_equal(e.line, 3);
+    /* ... and so is not a blank line in the middle of the data */
+    assert_int_equal(parse_opt("a\tb\n1\t2\n\n\t\n", &o, &t, &e), CSV_EBLANK);
+    assert_int_equal(e.line, 3);
     /* spaces are still padding */
     assert_int_equal(parse_opt("a\tb\n 1 \t \"2\" \n", &o, &t, &e), CSV_OK);
     assert_true(t.data[0] == 1 && t.data[1] == 2);
+    csv_free(&t);
+    /* a leading tab counts in the detection (an index column without a
+     * name, as pandas writes it), and names an empty header field c1 */
+    assert_int_equal(parse_opt("\ty\n0\t1.5\n1\t2.5\n", &o, &t, &e), CSV_OK);
+    assert_int_equal(t.delim, '\t');
+    assert_true(t.has_header);
+    assert_int_equal(t.cols, 2);
+    assert_string_equal(t.names[1], "y");
+    assert_true(t.data[0] == 0 && t.data[1] == 1.5 && t.data[3] == 2.5);
     csv_free(&t);
 }
 

@@ -174,12 +174,42 @@ static void test_quoted_header_crlf(void **state)
     check_every_failure(text, &opt);
 }
 
+static void test_long_fields(void **state)
+{
+    (void)state;
+    /* a number of 151 characters in the first row, which the header
+     * detection reads (a copy of a number that long is allocated: a
+     * failure there must not make the row a header), then 20 fields (the
+     * first row's arrays grow), then a quoted field of 90 bytes holding a
+     * line end (the lexer's scratch grows) */
+    char text[1024];
+    size_t at = (size_t)snprintf(text, sizeof text, "0.");
+    for (int i = 0; i < 149; i++)
+        text[at++] = (char)('0' + i % 10);
+    at += (size_t)snprintf(text + at, sizeof text - at, ",2\n3,4\n");
+    const csv_options opt = {.header = CSV_HEADER_AUTO};
+    check_every_failure(text, &opt);
+    at = 0;
+    for (int j = 0; j < 20; j++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "%sc%d", j ? "," : "", j);
+    at += (size_t)snprintf(text + at, sizeof text - at, "\n");
+    for (int j = 0; j < 20; j++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s%d", j ? "," : "", j);
+    snprintf(text + at, sizeof text - at, "\n");
+    check_every_failure(text, &opt);
+    const csv_options skip_note = {.header = CSV_HEADER_AUTO, .column_use = label_as_text};
+    check_every_failure("x,label\n1,\"a long note of ninety bytes or so, which holds a line end here:\n"
+                        "and goes on to its end\"\n2,b\n",
+                        &skip_note);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_text_missing),
         cmocka_unit_test(test_many_rows),
         cmocka_unit_test(test_quoted_header_crlf),
+        cmocka_unit_test(test_long_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
