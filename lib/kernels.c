@@ -492,11 +492,6 @@ void mlp2__sigmoid_linear1_lanes(size_t rows, size_t ni, size_t nh, const double
     }
 }
 
-/* out[k] = the sum of acc's MLP2_LANES lanes of entry k, added pairwise
- * (lanes 0+4, 1+5, ...; then 0+2, 1+3; then 0+1), for k < n.  Cloned:
- * the baseline build's SSE2 code took 5% of 2-3-1's step at 64 rows in a
- * cpu-clock profile; with 256-bit adds the step ran about 1% faster
- * (mlp2-ab, both load orders).  The same adds in the same order. */
 /* the sum of one entry's MLP2_LANES lanes, pairwise (mlp2__halving_sum) */
 static inline double lanes_total(const double *lanes)
 {
@@ -505,6 +500,11 @@ static inline double lanes_total(const double *lanes)
     return mlp2__halving_sum(MLP2_LANES, s);
 }
 
+/* out[k] = the sum of acc's MLP2_LANES lanes of entry k, added pairwise
+ * (lanes 0+4, 1+5, ...; then 0+2, 1+3; then 0+1), for k < n.  Cloned:
+ * the baseline build's SSE2 code took 5% of 2-3-1's step at 64 rows in a
+ * cpu-clock profile; with 256-bit adds the step ran about 1% faster
+ * (mlp2-ab, both load orders).  The same adds in the same order. */
 MLP2_CLONES
 void mlp2__lanes_sum(size_t n, const double *restrict acc, double *restrict out)
 {

@@ -603,7 +603,7 @@ static csv_errcode first_row_in(lexer *lx, builder *b, size_t *first_line, csv_e
         int numeric = 1;
         if (h == CSV_HEADER_AUTO)
             e = looks_numeric(&r, b->opt, b->delim, &numeric, err);
-        t->has_header = h == CSV_HEADER_YES || (h == CSV_HEADER_AUTO && !numeric);
+        t->has_header = h == CSV_HEADER_YES || !numeric; /* (numeric stays 1 unless AUTO) */
         if (!e)
             e = plan_columns(b, &r, t->has_header, err);
     }
